@@ -13,7 +13,7 @@ from pathlib import Path
 _DATA_DIR = Path(os.environ.get("OTEL_AA_DEMO_DIR") or tempfile.gettempdir())
 
 # Not a secret: the demo site only ever runs inside one process, on throwaway data.
-SECRET_KEY = "otel-aa-demo-not-secret"  # noqa: S105
+SECRET_KEY = "otel-aa-demo-not-secret"
 DEBUG = False
 # The demo's requests carry a made-up host name as a canary; it must never reach GA.
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "auth.canary-corp.example"]

@@ -10,7 +10,9 @@ CHARACTERS = {90000001: "Ava Stormbreaker", 90000002: "Kiro Voss"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "demo/page.html", {"title": "Dashboard", "body": "Welcome to the demo auth."})
+    # The user's name in the title, as many sites do: otel-aa must scrub it before GA sees it.
+    title = f"Dashboard of {request.user.get_username()}" if request.user.is_authenticated else "Dashboard"
+    return render(request, "demo/page.html", {"title": title, "body": "Welcome to the demo auth."})
 
 
 def character(request: HttpRequest, character_id: int) -> HttpResponse:
@@ -22,7 +24,8 @@ def character(request: HttpRequest, character_id: int) -> HttpResponse:
 
 
 def corporation(request: HttpRequest, ticker: str) -> HttpResponse:
-    return render(request, "demo/page.html", {"title": "Corporation", "body": f"[{ticker}]"})
+    # The ticker comes from the path: otel-aa must scrub it from the title.
+    return render(request, "demo/page.html", {"title": f"Corporation {ticker}", "body": f"[{ticker}]"})
 
 
 def status_json(request: HttpRequest) -> JsonResponse:

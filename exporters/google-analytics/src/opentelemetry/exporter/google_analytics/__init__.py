@@ -1,7 +1,106 @@
-"""OpenTelemetry exporters for the Google Analytics 4 Measurement Protocol."""
+"""OpenTelemetry exporters for the Google Analytics 4 Measurement Protocol.
+
+Usage guide
+===========
+
+Two exporters turn telemetry into GA4 Measurement Protocol hits, one stream per configured
+*token* (a measurement id, its API secret, and flags saying what it receives):
+
+- :class:`GoogleAnalyticsSpanExporter` (entry point ``ga`` in
+  ``opentelemetry_traces_exporter``): a SERVER span of a GET answered 2xx with ``text/html``
+  whose route resolved becomes a ``page_view`` (``page_location`` is a placeholder host plus
+  the route *template*, never the real host, path values or query); a Celery task run
+  (CONSUMER span) becomes a ``celery_event``; any span with ``ga.event.name`` becomes that
+  custom event. See :mod:`.mapping` and :mod:`.attributes`.
+- :class:`GoogleAnalyticsMetricExporter` (entry point ``ga`` in
+  ``opentelemetry_metrics_exporter``): the daily-stats gauges become the stats
+  ``celery_event``s, at most once per ``stats_interval`` (a :class:`SendLease` decides;
+  :class:`GoogleAnalyticsMetricReader` collects only when a send is due).
+
+Zero-code::
+
+    OTEL_TRACES_EXPORTER=ga OTEL_METRICS_EXPORTER=ga \\
+    OTEL_EXPORTER_GA_MEASUREMENT_ID=G-XXXXXXXXXX OTEL_EXPORTER_GA_API_SECRET=... \\
+    opentelemetry-instrument your-app
+
+In code::
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.exporter.google_analytics import (
+        RECOMMENDED_EXPORT_BATCH_SIZE, GoogleAnalyticsSpanExporter)
+
+    exporter = GoogleAnalyticsSpanExporter(tokens=[
+        {"name": "mine", "measurement_id": "G-XXXXXXXXXX", "api_secret": "...",
+         "celery_events": False, "ignore_paths": ["^/admin/"]},
+    ])
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(
+        exporter, max_export_batch_size=RECOMMENDED_EXPORT_BATCH_SIZE))
+
+Settings (:mod:`.environment_variables`): each argument left ``None`` is read from the
+environment variable, else the Django setting of the same name (when Django is configured),
+else the default. Tokens come from ``OTEL_EXPORTER_GA_TOKENS`` (a JSON list) and/or the short
+form ``OTEL_EXPORTER_GA_MEASUREMENT_ID`` + ``OTEL_EXPORTER_GA_API_SECRET``. A malformed token is
+reported once (secret masked) and skipped; building an exporter never raises.
+
+Identity: every hit carries ``client_id`` (argument, a string or a zero-arg callable evaluated
+on the export thread; else ``OTEL_EXPORTER_GA_CLIENT_ID``; else a random UUIDv4 per process.
+The ``otel_aa`` distro passes the install's persistent id) and optional ``user_properties``.
+Ads personalisation is always denied.
+
+Delivery: events are checked against Google's published limits (:mod:`.limits`: what can be
+truncated is, what cannot is dropped and counted), batched up to 25 per request and under
+130 kB, and posted over one pooled HTTP session with a timeout on every call. 429, 5xx,
+time-outs and refused or reset connections are retried with exponential backoff and jitter,
+honouring ``Retry-After``, for at most 30 seconds and never past shutdown; other 4xx are not
+retried. ``export()`` never raises. With ``validate`` (``OTEL_EXPORTER_GA_VALIDATE``; default:
+Django's ``DEBUG``) hits go to GA's ``/debug/mp/collect`` and each validation message is logged.
+The API secret never appears in a log line, a repr or an exception text.
+
+Testing: :class:`~.testing.GACollector` is a Measurement Protocol server on 127.0.0.1 that
+records and validates hits and fails on demand.
+"""
 
 from __future__ import annotations
 
+from opentelemetry.exporter.google_analytics.events import GAEvent, Stream
+from opentelemetry.exporter.google_analytics.limits import DropCounter, validate_payload
+from opentelemetry.exporter.google_analytics.mapping import (
+    metrics_to_events,
+    route_template,
+    span_to_event,
+)
+from opentelemetry.exporter.google_analytics.metric_exporter import (
+    GoogleAnalyticsMetricExporter,
+    GoogleAnalyticsMetricReader,
+    InProcessLease,
+    SendLease,
+)
+from opentelemetry.exporter.google_analytics.span_exporter import (
+    RECOMMENDED_EXPORT_BATCH_SIZE,
+    GoogleAnalyticsSpanExporter,
+)
+from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens, mask_secret
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "RECOMMENDED_EXPORT_BATCH_SIZE",
+    "DropCounter",
+    "GAEvent",
+    "GoogleAnalyticsMetricExporter",
+    "GoogleAnalyticsMetricReader",
+    "GoogleAnalyticsSpanExporter",
+    "InProcessLease",
+    "SendLease",
+    "Stream",
+    "Token",
+    "__version__",
+    "load_tokens",
+    "mask_secret",
+    "metrics_to_events",
+    "route_template",
+    "span_to_event",
+    "validate_payload",
+]

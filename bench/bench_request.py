@@ -1,0 +1,391 @@
+"""Per-request cost of a 40 kB HTML page through Django, with and without analytics.
+
+Variants, each in its own process, measured in interleaved rounds in one run:
+
+  a  Django alone (Alliance Auth's middleware stack, the page served from memory)
+  b  + OpenTelemetry Django and Celery instrumentation, nothing exported
+     (SDK TracerProvider without processors, SDK MeterProvider without readers)
+  c  + otel-aa's full GA pipeline (``otel_aa.configure()``), three tokens, to a loopback GACollector
+  d  Django + an AA 3.x-style analytics middleware (``aa3_middleware.py``): tokens read from the
+     database, title parsed with BeautifulSoup, one Celery task per token queued to Redis
+  e  (c) with GA unreachable (the endpoint is a closed loopback port)
+  f  (c) with the instrumentation trimmed for a GA-only pipeline (see ``--help`` of ``f``)
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench_request.py
+
+Prints the table, the target ratios, the broker messages per 1,000 page views and the GA requests
+per 1,000 events per token. ``--profile c`` prints a cProfile of variant c's request path instead.
+Loopback only; Redis DB 13 under a key prefix of its own, deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    Worker,
+    broker_messages,
+    closed_port,
+    delete_keys,
+    interleave,
+    median,
+    percentile,
+    platform_line,
+    serve,
+    table,
+)
+
+VARIANTS = {
+    "a": "Django alone",
+    "b": "+ OTel Django/Celery instrumentation, nothing exported",
+    "c": "+ otel-aa GA pipeline, 3 tokens, loopback GA",
+    "d": "AA 3.x-style middleware (DB, BeautifulSoup, Celery task per token)",
+    "e": "(c) with GA unreachable",
+    "f": "(c) with instrumentation trimmed for GA (proposal)",
+}
+PATH = "/character/90000001/"
+TOKENS = 3
+
+
+def ga_tokens() -> list[dict[str, Any]]:
+    return [
+        {"name": f"bench{i}", "measurement_id": f"G-BENCH{i:05d}", "api_secret": f"benchsecret{i}xxxxxxxx"}
+        for i in range(TOKENS)
+    ]
+
+
+# --- the child process ------------------------------------------------------------------------
+
+
+def _environ() -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": PATH,
+        "QUERY_STRING": "tab=assets",
+        "SERVER_NAME": "auth.bench.example",
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "auth.bench.example",
+        "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "HTTP_ACCEPT": "text/html,application/xhtml+xml",
+        "HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.8,de;q=0.5",
+        "REMOTE_ADDR": "203.0.113.7",
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def _setup_variant(variant: str) -> Any:
+    """Turn on the variant's analytics the way a deployment would, before Django loads middleware."""
+    if variant == "b":
+        from opentelemetry import metrics, trace
+        from opentelemetry.instrumentation.celery import CeleryInstrumentor
+        from opentelemetry.instrumentation.django import DjangoInstrumentor
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+
+        trace.set_tracer_provider(TracerProvider())
+        metrics.set_meter_provider(MeterProvider())
+        DjangoInstrumentor().instrument()
+        CeleryInstrumentor().instrument()
+    elif variant in {"c", "e", "f"}:
+        if variant == "f":
+            _trim_instrumentation()
+        import otel_aa
+
+        otel_aa.configure()
+
+
+def _trim_instrumentation() -> None:
+    """Variant f: what otel-aa could do when only GA reads the telemetry (the proposal measured).
+
+    - The Django instrumentor gets a no-op meter provider when no metrics exporter but ``ga`` is
+      configured: GA reads no request-duration histogram or active-request counter.
+    - ``OTEL_PYTHON_DJANGO_TRACED_REQUEST_ATTRS`` stays empty (nothing reads request attributes).
+    """
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    original = DjangoInstrumentor.instrument
+
+    def instrument(self: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("meter_provider", NoOpMeterProvider())
+        return original(self, **kwargs)
+
+    DjangoInstrumentor.instrument = instrument  # type: ignore[method-assign]
+
+
+def _flush() -> dict[str, Any]:
+    from opentelemetry import metrics, trace
+
+    out: dict[str, Any] = {}
+    provider = trace.get_tracer_provider()
+    if hasattr(provider, "force_flush"):
+        out["trace_flushed"] = bool(provider.force_flush(30_000))
+    meter_provider = metrics.get_meter_provider()
+    if hasattr(meter_provider, "force_flush"):
+        out["metrics_flushed"] = bool(meter_provider.force_flush(30_000))
+    return out
+
+
+def _prepare_database(variant: str) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+    if variant == "d":
+        from benchsite.models import AnalyticsIdentifier, AnalyticsPath, AnalyticsTokens
+
+        AnalyticsIdentifier.objects.get_or_create(id=1)
+        ignored = AnalyticsPath.objects.create(ignore_path="/admin/")
+        for token in ga_tokens():
+            row = AnalyticsTokens.objects.create(
+                name=token["name"], token=token["measurement_id"], secret=token["api_secret"]
+            )
+            row.ignore_paths.add(ignored)
+
+
+def worker(variant: str) -> None:
+    os.environ["BENCH_VARIANT"] = variant
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchsite.settings"
+    _setup_variant(variant)
+
+    import django
+    from django.core.handlers.wsgi import WSGIHandler
+
+    django.setup()
+    _prepare_database(variant)
+    app = WSGIHandler()
+    served = 0
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        if not status.startswith("200"):
+            raise RuntimeError(f"variant {variant}: {status}")
+
+    def one() -> int:
+        nonlocal served
+        response = app(_environ(), start_response)
+        size = sum(len(chunk) for chunk in response)
+        response.close()
+        served += 1
+        return size
+
+    size = one()
+    if size != 40 * 1024:
+        raise RuntimeError(f"page is {size} bytes")
+
+    def run(n: int) -> dict[str, Any]:
+        samples = []
+        clock = time.perf_counter_ns
+        start = clock()
+        for _ in range(n):
+            t0 = clock()
+            one()
+            samples.append(clock() - t0)
+        # Export happens on the BatchSpanProcessor's thread; charge it to the round, too.
+        flushed = _flush()
+        return {"ns": samples, "wall_ns": clock() - start, **flushed}
+
+    def profile(n: int, top: int = 35) -> dict[str, Any]:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(n):
+            one()
+        _flush()
+        profiler.disable()
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
+        return {"text": text.getvalue()}
+
+    def finish() -> dict[str, Any]:
+        out = {"served": served, **_flush()}
+        from opentelemetry import trace
+
+        provider = trace.get_tracer_provider()
+        if hasattr(provider, "shutdown"):
+            provider.shutdown()
+        return out
+
+    serve({"run": run, "profile": profile, "finish": finish}, {"variant": variant, "pid": os.getpid()})
+
+
+# --- the parent -------------------------------------------------------------------------------
+
+
+def start_collector() -> Any:
+    from opentelemetry.exporter.google_analytics.testing import GACollector
+
+    collector = GACollector()
+    collector.start()
+    return collector
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", default="abcdef")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--per-round", type=int, default=150)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--profile", metavar="VARIANT")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return 0
+
+    variants = args.profile or args.variants
+    tmp = tempfile.mkdtemp(prefix="otelaa-bench-")
+    prefix = f"otelaa-bench-{uuid.uuid4().hex[:8]}:"
+    collector = start_collector() if set(variants) & set("cef") else None
+    dead_port = closed_port()
+    workers: list[Worker] = []
+    try:
+        for v in variants:
+            live = collector.endpoint if collector is not None else ""
+            endpoint = live if v != "e" else f"http://127.0.0.1:{dead_port}/mp/collect"
+            env = {
+                "BENCH_DIR": tmp,
+                "BENCH_REDIS_PREFIX": f"{prefix}{v}:",
+                "OTEL_EXPORTER_GA_TOKENS": json.dumps(ga_tokens()),
+                "OTEL_EXPORTER_GA_ENDPOINT": endpoint,
+                "OTEL_EXPORTER_GA_TIMEOUT": "2",
+                "OTEL_TRACES_EXPORTER": "ga",
+                "OTEL_METRICS_EXPORTER": "ga",
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_SERVICE_NAME": f"bench-{v}",
+            }
+            workers.append(Worker(Path(__file__), v, env))
+        if args.profile:
+            workers[0].ask("run", n=args.warmup)
+            print(workers[0].ask("profile", n=args.per_round * args.rounds)["text"])
+            return 0
+        for w in workers:
+            w.ask("run", n=args.warmup)
+        results = interleave(workers, args.rounds, "run", n=args.per_round)
+        finished = {w.variant: w.ask("finish") for w in workers}
+        report(variants, results, finished, collector, prefix, args)
+        return 0
+    finally:
+        for w in workers:
+            w.close()
+        if collector is not None:
+            collector.close()
+        removed = delete_keys(prefix)
+        print(f"\n(removed {removed} Redis keys under {prefix!r} in DB 13)")
+
+
+def report(
+    variants: str,
+    results: dict[str, list[dict[str, Any]]],
+    finished: dict[str, dict[str, Any]],
+    collector: Any,
+    prefix: str,
+    args: argparse.Namespace,
+) -> None:
+    med: dict[str, float] = {}
+    wall: dict[str, float] = {}
+    rows = []
+    for v in variants:
+        samples = [ns / 1000 for r in results[v] for ns in r["ns"]]
+        per_round = [median(ns / 1000 for ns in r["ns"]) for r in results[v]]
+        med[v] = median(samples)
+        wall[v] = median(r["wall_ns"] / 1000 / len(r["ns"]) for r in results[v])
+        rows.append(
+            [
+                v,
+                VARIANTS[v],
+                f"{med[v]:.0f}",
+                f"{percentile(samples, 0.9):.0f}",
+                f"{min(per_round):.0f}-{max(per_round):.0f}",
+                f"{wall[v]:.0f}",
+            ]
+        )
+    base = med.get("a")
+    for row, v in zip(rows, variants):
+        row.append("-" if base is None or v == "a" else f"{med[v] - base:+.0f}")
+    print(platform_line())
+    print(
+        f"{args.rounds} interleaved rounds x {args.per_round} requests per variant "
+        f"(after {args.warmup} warm-up), GET {PATH}, 40 kB text/html, in-process WSGI\n"
+    )
+    print(
+        table(
+            ["", "variant", "median us/req", "p90 us", "round medians", "wall us/req incl. flush", "over (a)"],
+            rows,
+        )
+    )
+    print()
+    checks = []
+    if {"a", "b", "c"} <= set(med):
+        r = (med["c"] - med["a"]) / max(med["b"] - med["a"], 1e-9)
+        checks.append(["(c-a) / (b-a)", f"{r:.2f}", "<= 1.2", "ok" if r <= 1.2 else "MISSED"])
+    if {"a", "c", "d"} <= set(med):
+        r = (med["d"] - med["a"]) / max(med["c"] - med["a"], 1e-9)
+        checks.append(["(d-a) / (c-a)", f"{r:.1f}", ">= 20", "ok" if r >= 20 else "MISSED"])
+    if {"c", "e"} <= set(med):
+        r = med["e"] / med["c"] - 1
+        checks.append(["e / c - 1", f"{r:+.1%}", "within +-5%", "ok" if abs(r) <= 0.05 else "MISSED"])
+    if {"a", "b", "f"} <= set(med):
+        r = (med["f"] - med["a"]) / max(med["b"] - med["a"], 1e-9)
+        checks.append(["(f-a) / (b-a)", f"{r:.2f}", "(proposal)", ""])
+    print(table(["ratio", "measured", "target", ""], checks))
+    print()
+
+    rows = []
+    for v in variants:
+        served = finished[v]["served"]
+        messages = broker_messages(f"{prefix}{v}:")
+        rows.append([v, served, messages, f"{messages * 1000 / served:.0f}"])
+    print(table(["variant", "page views", "broker messages", "per 1,000 page views"], rows))
+    if collector is not None:
+        print()
+        print(ga_table(collector, {v: finished[v]["served"] for v in variants if v in "cf"}))
+
+
+def ga_table(collector: Any, served: dict[str, int]) -> str:
+    """GA requests and events per token as the collector saw them (variants c and f share it)."""
+    per_token = collector_counts(collector)
+    rows = []
+    for mid, (requests, events) in sorted(per_token.items()):
+        rate = f"{requests * 1000 / events:.1f}" if events else "-"
+        rows.append([mid, requests, events, rate])
+    total = sum(served.values())
+    return (
+        f"GA collector (variants {'+'.join(served)}: {total} page views per token expected)\n"
+        + table(["measurement id", "HTTP requests", "events", "requests per 1,000 events"], rows)
+    )
+
+
+def collector_counts(collector: Any) -> dict[str, tuple[int, int]]:
+    counts: dict[str, list[int]] = {}
+    for hit in collector.hits:
+        entry = counts.setdefault(hit.query.get("measurement_id", "?"), [0, 0])
+        entry[0] += 1
+        entry[1] += len(hit.events)
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Per-task cost of a Celery task, with and without analytics: the request table's shape for tasks.
+
+Variants, each in its own process, measured in interleaved rounds in one run (the task runs
+in-process through Celery's own tracer, ``Task.apply()``, which sends the same signals a worker
+does):
+
+  a  Celery alone
+  b  + OpenTelemetry Celery and Django instrumentation, nothing exported
+  c  + otel-aa's full GA pipeline (``otel_aa.configure()``), three tokens, to a loopback GACollector
+  d  AA 3.x-style ``task_success``/``task_failure`` receivers (``aa3_middleware.py``): tokens read
+     from the database, one Celery task per token queued to Redis
+  e  (c) with GA unreachable (the endpoint is a closed loopback port)
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench_task.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    Worker,
+    broker_messages,
+    closed_port,
+    delete_keys,
+    interleave,
+    median,
+    percentile,
+    platform_line,
+    serve,
+    table,
+)
+from bench_request import _flush, _prepare_database, _setup_variant, ga_table, ga_tokens, start_collector  # noqa: E402
+
+VARIANTS = {
+    "a": "Celery alone",
+    "b": "+ OTel Celery/Django instrumentation, nothing exported",
+    "c": "+ otel-aa GA pipeline, 3 tokens, loopback GA",
+    "d": "AA 3.x-style task signals (DB, Celery task per token)",
+    "e": "(c) with GA unreachable",
+}
+
+
+def worker(variant: str) -> None:
+    os.environ["BENCH_VARIANT"] = variant
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchsite.settings"
+    _setup_variant(variant)
+
+    import django
+
+    django.setup()
+    _prepare_database(variant)
+    from benchsite.tasks import add
+
+    if variant == "d":
+        import aa3_middleware
+
+        aa3_middleware.connect_task_signals()
+    ran = 0
+
+    def one() -> None:
+        nonlocal ran
+        result = add.apply(args=(2, 3))
+        if result.get() != 5:
+            raise RuntimeError("task failed")
+        ran += 1
+
+    def run(n: int) -> dict[str, Any]:
+        samples = []
+        clock = time.perf_counter_ns
+        start = clock()
+        for _ in range(n):
+            t0 = clock()
+            one()
+            samples.append(clock() - t0)
+        flushed = _flush()
+        return {"ns": samples, "wall_ns": clock() - start, **flushed}
+
+    def finish() -> dict[str, Any]:
+        return {"served": ran, **_flush()}
+
+    serve({"run": run, "finish": finish}, {"variant": variant, "pid": os.getpid()})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", default="abcde")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--per-round", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return 0
+
+    tmp = tempfile.mkdtemp(prefix="otelaa-bench-")
+    prefix = f"otelaa-bench-{uuid.uuid4().hex[:8]}:"
+    collector = start_collector() if set(args.variants) & set("ce") else None
+    dead_port = closed_port()
+    workers: list[Worker] = []
+    try:
+        for v in args.variants:
+            live = collector.endpoint if collector is not None else ""
+            env = {
+                "BENCH_DIR": tmp,
+                "BENCH_REDIS_PREFIX": f"{prefix}{v}:",
+                "OTEL_EXPORTER_GA_TOKENS": json.dumps(ga_tokens()),
+                "OTEL_EXPORTER_GA_ENDPOINT": live if v != "e" else f"http://127.0.0.1:{dead_port}/mp/collect",
+                "OTEL_EXPORTER_GA_TIMEOUT": "2",
+                "OTEL_TRACES_EXPORTER": "ga",
+                "OTEL_METRICS_EXPORTER": "ga",
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_SERVICE_NAME": f"bench-task-{v}",
+            }
+            workers.append(Worker(Path(__file__), v, env))
+        for w in workers:
+            w.ask("run", n=args.warmup)
+        results = interleave(workers, args.rounds, "run", n=args.per_round)
+        finished = {w.variant: w.ask("finish") for w in workers}
+
+        med: dict[str, float] = {}
+        rows = []
+        for v in args.variants:
+            samples = [ns / 1000 for r in results[v] for ns in r["ns"]]
+            med[v] = median(samples)
+            wall = median(r["wall_ns"] / 1000 / len(r["ns"]) for r in results[v])
+            rows.append([v, VARIANTS[v], f"{med[v]:.0f}", f"{percentile(samples, 0.9):.0f}", f"{wall:.0f}"])
+        for row, v in zip(rows, args.variants):
+            row.append("-" if "a" not in med or v == "a" else f"{med[v] - med['a']:+.0f}")
+        print(platform_line())
+        print(f"{args.rounds} interleaved rounds x {args.per_round} tasks per variant, Task.apply() in-process\n")
+        print(table(["", "variant", "median us/task", "p90 us", "wall us/task incl. flush", "over (a)"], rows))
+        print()
+        checks = []
+        if {"a", "b", "c"} <= set(med):
+            r = (med["c"] - med["a"]) / max(med["b"] - med["a"], 1e-9)
+            checks.append(["(c-a) / (b-a)", f"{r:.2f}"])
+        if {"a", "c", "d"} <= set(med):
+            checks.append(["(d-a) / (c-a)", f"{(med['d'] - med['a']) / max(med['c'] - med['a'], 1e-9):.1f}"])
+        if {"c", "e"} <= set(med):
+            checks.append(["e / c - 1", f"{med['e'] / med['c'] - 1:+.1%}"])
+        print(table(["ratio", "measured"], checks))
+        print()
+        rows = []
+        for v in args.variants:
+            ran = finished[v]["served"]
+            messages = broker_messages(f"{prefix}{v}:")
+            rows.append([v, ran, messages, f"{messages * 1000 / ran:.0f}"])
+        print(table(["variant", "tasks run", "broker messages", "per 1,000 tasks"], rows))
+        if collector is not None:
+            print()
+            print(ga_table(collector, {v: finished[v]["served"] for v in args.variants if v == "c"}))
+        return 0
+    finally:
+        for w in workers:
+            w.close()
+        if collector is not None:
+            collector.close()
+        print(f"\n(removed {delete_keys(prefix)} Redis keys under {prefix!r} in DB 13)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""What both exporters share: tokens, identity, payloads, batching, delivery."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+from opentelemetry.exporter.google_analytics import environment_variables as env
+from opentelemetry.exporter.google_analytics._log import log_once, log_per_window
+from opentelemetry.exporter.google_analytics._settings import (
+    parse_bool,
+    parse_positive_float,
+    parse_str,
+    resolve,
+)
+from opentelemetry.exporter.google_analytics._transport import _Transport
+from opentelemetry.exporter.google_analytics.events import GAEvent
+from opentelemetry.exporter.google_analytics.limits import (
+    MAX_BODY_BYTES,
+    MAX_EVENTS_PER_REQUEST,
+    DropCounter,
+    sanitize_event,
+    sanitize_user_properties,
+)
+from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens
+
+ClientId = str | Callable[[], str]
+UserProperties = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+
+_process_client_id = str(uuid.uuid4())
+
+
+def _new_process_client_id() -> None:
+    global _process_client_id
+    _process_client_id = str(uuid.uuid4())
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_process_client_id)
+
+
+def process_client_id() -> str:
+    """This process's random ``client_id`` (UUIDv4), used when none is configured."""
+    return _process_client_id
+
+
+def _django_debug() -> bool:
+    from opentelemetry.exporter.google_analytics._settings import _MISSING, django_setting
+
+    debug = django_setting("DEBUG")
+    return bool(debug) if debug is not _MISSING else False
+
+
+class _Pipeline:
+    """Tokens + identity + transport; turns sanitized events into delivered requests."""
+
+    def __init__(
+        self,
+        tokens: Sequence[Token | Mapping[str, Any]] | str | None,
+        measurement_id: str | None,
+        api_secret: str | None,
+        page_views: bool | None,
+        celery_events: bool | None,
+        daily_stats: bool | None,
+        ignore_paths: Sequence[str] | str | None,
+        endpoint: str | None,
+        timeout: float | None,
+        validate: bool | None,
+        client_id: ClientId | None,
+        user_properties: UserProperties | None,
+        session: requests.Session | None,
+    ) -> None:
+        self.drops = DropCounter()
+        self.tokens: list[Token] = load_tokens(tokens, measurement_id, api_secret, page_views,
+                                               celery_events, daily_stats, ignore_paths)
+        endpoint_value = resolve(env.OTEL_EXPORTER_GA_ENDPOINT, endpoint, env.DEFAULT_ENDPOINT,
+                                 parse_str)
+        timeout_value = resolve(env.OTEL_EXPORTER_GA_TIMEOUT, timeout, env.DEFAULT_TIMEOUT,
+                                parse_positive_float)
+        validate_value = resolve(env.OTEL_EXPORTER_GA_VALIDATE, validate, None, parse_bool)
+        if validate_value is None:
+            validate_value = _django_debug()
+        self.transport = _Transport(endpoint_value, timeout_value, validate_value, session)
+        self._client_id_source: ClientId | None = resolve(
+            env.OTEL_EXPORTER_GA_CLIENT_ID, client_id, None, parse_str)
+        self._client_id: str | None = None
+        self._user_properties_source = user_properties
+        self._user_properties: dict[str, dict[str, Any]] | None = None
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"tokens={self.tokens!r}, transport={self.transport!r}"
+
+    # --- identity, evaluated on the export thread and cached ------------------------------------
+
+    def client_id(self) -> str:
+        if self._client_id is not None:
+            return self._client_id
+        source = self._client_id_source
+        if source is None:
+            return process_client_id()
+        try:
+            value = source() if callable(source) else source
+        except Exception as exc:
+            log_per_window("client_id", logging.WARNING,
+                           "Google Analytics exporter: the client_id callable failed (%s); using "
+                           "this process's random id for now", type(exc).__name__)
+            return process_client_id()
+        if not isinstance(value, str) or not value:
+            log_per_window("client_id-type", logging.WARNING,
+                           "Google Analytics exporter: the client_id is not a non-empty string; "
+                           "using this process's random id")
+            return process_client_id()
+        self._client_id = value
+        return value
+
+    def user_properties(self) -> dict[str, dict[str, Any]]:
+        if self._user_properties is not None:
+            return self._user_properties
+        source = self._user_properties_source
+        if source is None:
+            self._user_properties = {}
+            return self._user_properties
+        try:
+            value = source() if callable(source) else source
+            props = sanitize_user_properties(value, self.drops)
+        except Exception as exc:
+            log_per_window("user_properties", logging.WARNING,
+                           "Google Analytics exporter: the user_properties failed (%s); sending "
+                           "none for now", type(exc).__name__)
+            return {}
+        self._user_properties = props
+        return props
+
+    # --- payloads --------------------------------------------------------------------------------
+
+    def disabled(self) -> bool:
+        return resolve(env.ANALYTICS_DISABLED, None, env.DEFAULT_ANALYTICS_DISABLED, parse_bool)
+
+    def sanitize(self, events: Iterable[GAEvent | None]) -> list[GAEvent]:
+        clean = []
+        for event in events:
+            if event is not None:
+                fitted = sanitize_event(event, self.drops)
+                if fitted is not None:
+                    clean.append(fitted)
+        return clean
+
+    def _bodies(self, fragments: list[bytes]) -> Iterator[bytes]:
+        """Request bodies of ≤25 events and < 130 kB each, from pre-serialized events."""
+        head = json.dumps({
+            "client_id": self.client_id(),
+            "non_personalized_ads": True,
+            "consent": {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
+            "user_properties": self.user_properties(),
+        }, separators=(",", ":")).encode()[:-1] + b',"events":['
+        tail = b"]}"
+        batch: list[bytes] = []
+        size = len(head) + len(tail)
+        for fragment in fragments:
+            extra = len(fragment) + (1 if batch else 0)
+            if batch and (len(batch) >= MAX_EVENTS_PER_REQUEST or size + extra >= MAX_BODY_BYTES):
+                yield head + b",".join(batch) + tail
+                batch, size = [], len(head) + len(tail)
+                extra = len(fragment)
+            if size + extra >= MAX_BODY_BYTES:
+                self.drops.add("event alone larger than a request body")
+                continue
+            batch.append(fragment)
+            size += extra
+        if batch:
+            yield head + b",".join(batch) + tail
+
+    def bodies_for(self, events: Iterable[GAEvent]) -> list[bytes]:
+        """The request bodies ``events`` would be sent in (for one token that admits them all)."""
+        return list(self._bodies([_serialize(e) for e in events]))
+
+    def deliver(self, events: list[GAEvent]) -> bool:
+        """Send sanitized ``events`` to every token that admits them. Return whether all went."""
+        if not events or not self.tokens or self.disabled():
+            return True
+        fragments: dict[int, bytes] = {}
+        ok = True
+        for token in self.tokens:
+            chosen = []
+            for index, event in enumerate(events):
+                if token.admits(event):
+                    fragment = fragments.get(index)
+                    if fragment is None:
+                        fragment = fragments[index] = _serialize(event)
+                    chosen.append(fragment)
+            for body in self._bodies(chosen):
+                if self.transport.shutdown_event.is_set():
+                    return False
+                self.requests_sent += 1
+                ok = self.transport.send(token, body) and ok
+        return ok
+
+    def shutdown(self) -> None:
+        self.transport.close()
+
+
+# One encoder for all events: json.dumps() with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _serialize(event: GAEvent) -> bytes:
+    return _ENCODER.encode(event.to_json()).encode()
+
+
+def build_pipeline(kwargs: dict[str, Any]) -> _Pipeline | None:
+    """Build the pipeline; never raise (a broken build is logged once and sends nothing)."""
+    try:
+        return _Pipeline(**kwargs)
+    except Exception as exc:
+        log_once(f"build:{type(exc).__name__}", logging.ERROR,
+                 "Google Analytics exporter could not start (%s); nothing will be sent to GA",
+                 type(exc).__name__)
+        return None

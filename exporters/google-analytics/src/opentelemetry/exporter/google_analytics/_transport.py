@@ -1,0 +1,300 @@
+"""HTTP delivery to the Measurement Protocol: one pooled session, timeouts, bounded retries.
+
+The API secret travels in the query string, so it is kept out of everything this module logs
+or raises: messages are our own (status code, exception type, token name), never ``str(exc)``
+of a requests exception, and a filter masks ``api_secret=`` in urllib3's DEBUG lines.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import os
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import requests
+from opentelemetry.exporter.google_analytics._log import log_per_window
+from opentelemetry.exporter.google_analytics.tokens import Token
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type
+
+_logger = logging.getLogger("opentelemetry.exporter.google_analytics")
+
+_SECRET_IN_TEXT = re.compile(r"(api_secret(?:=|%3D|'\s*:\s*'|\"\s*:\s*\"))[^&\s\"']*", re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """Mask every ``api_secret=...`` value in ``text``."""
+    return _SECRET_IN_TEXT.sub(r"\1***", text)
+
+
+class _SecretFilter(logging.Filter):
+    """Masks API secrets in urllib3's log records (its DEBUG lines quote request URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is urllib3's problem; let logging report it
+            return True
+        if "api_secret" in message.lower():
+            record.msg = scrub(message)
+            record.args = ()
+        return True
+
+
+_SECRET_FILTER = _SecretFilter()
+# Filters apply to the logger a record is made on, not its children: name each one that logs URLs.
+_URLLIB3_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager",
+                    "urllib3.connection", "urllib3.response", "requests")
+
+
+def install_secret_filter() -> None:
+    """Put the secret filter on urllib3's loggers (idempotent)."""
+    for name in _URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if _SECRET_FILTER not in logger.filters:
+            logger.addFilter(_SECRET_FILTER)
+
+
+install_secret_filter()
+
+
+class _Retryable(Exception):
+    """A retryable answer; ``retry_after`` in seconds when the server said so."""
+
+    def __init__(self, what: str, retry_after: float | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.retry_after = retry_after
+
+
+class _ShuttingDown(Exception):
+    pass
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def debug_endpoint(endpoint: str) -> str:
+    """The validation-server URL for a collect URL (``/mp/collect`` → ``/debug/mp/collect``)."""
+    parts = urlsplit(endpoint)
+    path = parts.path
+    if not path.startswith("/debug/"):
+        path = "/debug" + (path if path.startswith("/") else "/" + path)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+class _Transport:
+    """Sends request bodies to one endpoint for any number of tokens."""
+
+    #: Total time one send may spend retrying, in seconds.
+    MAX_RETRY_SECONDS = 30.0
+    #: First backoff and its cap, in seconds (exponential, with full jitter on top).
+    BACKOFF_INITIAL = 0.5
+    BACKOFF_MAX = 8.0
+    BACKOFF_JITTER = 0.5
+
+    def __init__(
+        self,
+        endpoint: str,
+        timeout: float,
+        validate: bool,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.endpoint = debug_endpoint(endpoint) if validate else endpoint
+        self.timeout = timeout
+        self.validate = validate
+        self.shutdown_event = threading.Event()
+        self._own_session = session is None
+        self._session = session if session is not None else self._new_session(self.endpoint)
+        self.attempts = 0  # HTTP calls made, for tests and the benchmark
+        # One prepared request per token, copied per send: preparing URL and headers anew for
+        # every batch was a third of the client's time.
+        self._templates: dict[Token, requests.PreparedRequest] = {}
+        if hasattr(os, "register_at_fork"):
+            weak_reinit = weakref.WeakMethod(self._after_fork)
+
+            def _after_in_child() -> None:
+                reinit = weak_reinit()
+                if reinit is not None:
+                    reinit()
+
+            os.register_at_fork(after_in_child=_after_in_child)
+
+    def __repr__(self) -> str:
+        return f"_Transport(endpoint={self.endpoint!r}, timeout={self.timeout}, validate={self.validate})"
+
+    @staticmethod
+    def _new_session(endpoint: str) -> requests.Session:
+        session = requests.Session()
+        session.headers["Content-Type"] = "application/json"
+        session.headers["User-Agent"] = "opentelemetry-exporter-google-analytics"
+        # Proxy and CA-bundle environment variables are read once here, not on every request
+        # (requests would scan the whole environment per call: a third of the exporter's time).
+        session.proxies.update(requests.utils.get_environ_proxies(endpoint))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
+        return session
+
+    def _after_fork(self) -> None:
+        # A pooled connection shared with the parent would interleave bytes on one socket.
+        if self._own_session:
+            self._session = self._new_session(self.endpoint)
+            self._templates = {}
+
+    def _template(self, token: Token) -> requests.PreparedRequest:
+        query = urlencode({"measurement_id": token.measurement_id, "api_secret": token.api_secret})
+        url = f"{self.endpoint}{'&' if '?' in self.endpoint else '?'}{query}"
+        return self._session.prepare_request(requests.Request("POST", url))
+
+    def close(self) -> None:
+        self.shutdown_event.set()
+        try:
+            self._session.close()
+        except Exception:  # closing is best effort at shutdown
+            _logger.debug("Google Analytics exporter: closing the HTTP session failed")
+
+    # --- one attempt -----------------------------------------------------------------------------
+
+    def _attempt(self, token: Token, body: bytes) -> bool:
+        if self.shutdown_event.is_set():
+            raise _ShuttingDown
+        self.attempts += 1
+        try:
+            template = self._templates.get(token)
+            if template is None:
+                template = self._templates[token] = self._template(token)
+            request = template.copy()
+            request.prepare_body(body, None)
+            response = self._session.send(request, timeout=self.timeout, allow_redirects=False)
+        except requests.Timeout:
+            raise _Retryable("timed out") from None
+        except requests.ConnectionError:
+            raise _Retryable("connection failed") from None
+        except requests.RequestException as exc:
+            # Type only: a requests exception's text quotes the URL, secret included.
+            self._fail(token, f"request error {type(exc).__name__}")
+            return False
+        status = response.status_code
+        if status == 429 or 500 <= status < 600:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            response.close()
+            raise _Retryable(f"HTTP {status}", retry_after)
+        if 200 <= status < 300:
+            if self.validate:
+                self._log_validation(token, response)
+            return True
+        response.close()
+        self._fail(token, f"HTTP {status} (not retried)")
+        return False
+
+    def _log_validation(self, token: Token, response: requests.Response) -> None:
+        try:
+            messages = json.loads(response.content or b"{}").get("validationMessages", [])
+        except (ValueError, AttributeError):
+            log_per_window(f"validate-garbage:{token.name}", logging.WARNING,
+                           "Google Analytics validation server sent an unreadable answer "
+                           "for token %s", token.name)
+            return
+        for message in messages if isinstance(messages, list) else ():
+            if isinstance(message, dict):
+                _logger.warning(
+                    "Google Analytics validation (token %s): %s: %s [%s]",
+                    token.name,
+                    scrub(str(message.get("fieldPath", ""))),
+                    scrub(str(message.get("description", ""))),
+                    scrub(str(message.get("validationCode", ""))),
+                )
+
+    def _fail(self, token: Token, what: str) -> None:
+        # One message per token per window, whatever the failure: a flapping GA must not flood logs.
+        log_per_window(f"send:{id(self)}:{token.name}", logging.WARNING,
+                       "Google Analytics exporter: sending to token %s failed: %s; these events "
+                       "are dropped (logged once per window)", token.name, what)
+
+    # --- retries ---------------------------------------------------------------------------------
+
+    def _delay(self, exc: BaseException | None, attempt_number: int, started: float) -> float:
+        """Seconds to wait after failed attempt ``attempt_number`` (1-based)."""
+        hinted = exc.retry_after if isinstance(exc, _Retryable) else None
+        if hinted is not None:
+            delay = hinted
+        else:
+            delay = min(self.BACKOFF_MAX, self.BACKOFF_INITIAL * (2 ** max(0, attempt_number - 1)))
+            delay += _jitter(self.BACKOFF_JITTER * delay)
+        # Never sleep past the total budget: the last attempt happens at the deadline.
+        remaining = self.MAX_RETRY_SECONDS - (time.monotonic() - started)
+        return max(0.0, min(delay, remaining))
+
+    def _stop_at(self, started: float) -> bool:
+        return self.shutdown_event.is_set() or time.monotonic() - started >= self.MAX_RETRY_SECONDS
+
+    def _sleep(self, seconds: float) -> None:
+        # Sleeping on the event lets shutdown cut a backoff short.
+        self.shutdown_event.wait(seconds)
+
+    def send(self, token: Token, body: bytes) -> bool:
+        """POST ``body`` for ``token``; retry what is retryable. Return whether GA took it."""
+        started = time.monotonic()
+        try:
+            # The first attempt without tenacity's bookkeeping: nearly every send succeeds at once.
+            return self._attempt(token, body)
+        except _Retryable as exc:
+            first = exc
+        except _ShuttingDown:
+            self._fail(token, "exporter shut down before delivery")
+            return False
+        if self._stop_at(started):
+            self._fail(token, f"{first.what}, gave up after 1 attempt(s)")
+            return False
+        self._sleep(self._delay(first, 1, started))
+
+        def wait(state: RetryCallState) -> float:
+            outcome = state.outcome.exception() if state.outcome is not None else None
+            return self._delay(outcome, state.attempt_number + 1, started)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            stop=lambda state: self._stop_at(started),
+            wait=wait,
+            sleep=self._sleep,
+            reraise=False,
+        )
+        try:
+            return bool(retrying(self._attempt, token, body))
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            what = last.what if isinstance(last, _Retryable) else type(last).__name__
+            self._fail(token, f"{what}, gave up after {exc.last_attempt.attempt_number + 1} attempt(s)")
+            return False
+        except _ShuttingDown:
+            self._fail(token, "exporter shut down before delivery")
+            return False
+
+
+def _jitter(span: float, _random: Callable[[], float] | None = None) -> float:
+    import random
+
+    return (_random or random.random)() * span
+
+

@@ -1,0 +1,123 @@
+"""Names of the settings the Google Analytics exporters read.
+
+Each name is an environment variable or, when Django is configured, a Django setting of the same
+name; the environment wins, and an argument given to an exporter's constructor wins over both.
+Values are read each time an exporter is built (the flags and ``ANALYTICS_DISABLED``: each time
+it exports), so ``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+OTEL_EXPORTER_GA_TOKENS = "OTEL_EXPORTER_GA_TOKENS"
+"""
+.. envvar:: OTEL_EXPORTER_GA_TOKENS
+
+A JSON list of GA4 destinations ("tokens"), each an object
+``{"name", "measurement_id", "api_secret", "page_views", "celery_events", "daily_stats",
+"ignore_paths": [regex, ...]}``. Flags left out take the defaults of
+:envvar:`OTEL_EXPORTER_GA_PAGE_VIEWS` and friends. As a Django setting it may also be the list
+itself. A malformed token is reported once and skipped; the others still run.
+"""
+
+OTEL_EXPORTER_GA_MEASUREMENT_ID = "OTEL_EXPORTER_GA_MEASUREMENT_ID"
+"""
+.. envvar:: OTEL_EXPORTER_GA_MEASUREMENT_ID
+
+The measurement id (``G-...``) of one token, the short way; goes with
+:envvar:`OTEL_EXPORTER_GA_API_SECRET`. Used alongside :envvar:`OTEL_EXPORTER_GA_TOKENS`.
+"""
+
+OTEL_EXPORTER_GA_API_SECRET = "OTEL_EXPORTER_GA_API_SECRET"
+"""
+.. envvar:: OTEL_EXPORTER_GA_API_SECRET
+
+The Measurement Protocol API secret of the short-form token. Never logged: messages show it
+masked.
+"""
+
+OTEL_EXPORTER_GA_PAGE_VIEWS = "OTEL_EXPORTER_GA_PAGE_VIEWS"
+"""
+.. envvar:: OTEL_EXPORTER_GA_PAGE_VIEWS
+
+Default for a token's ``page_views`` flag: send ``page_view`` events. Default: ``true``.
+"""
+DEFAULT_PAGE_VIEWS = True
+
+OTEL_EXPORTER_GA_CELERY_EVENTS = "OTEL_EXPORTER_GA_CELERY_EVENTS"
+"""
+.. envvar:: OTEL_EXPORTER_GA_CELERY_EVENTS
+
+Default for a token's ``celery_events`` flag: send a ``celery_event`` per Celery task run (and
+custom events of that stream). Default: ``true``.
+"""
+DEFAULT_CELERY_EVENTS = True
+
+OTEL_EXPORTER_GA_DAILY_STATS = "OTEL_EXPORTER_GA_DAILY_STATS"
+"""
+.. envvar:: OTEL_EXPORTER_GA_DAILY_STATS
+
+Default for a token's ``daily_stats`` flag: send the daily install statistics. Default: ``true``.
+"""
+DEFAULT_DAILY_STATS = True
+
+OTEL_EXPORTER_GA_IGNORE_PATHS = "OTEL_EXPORTER_GA_IGNORE_PATHS"
+"""
+.. envvar:: OTEL_EXPORTER_GA_IGNORE_PATHS
+
+Comma-separated regular expressions, applied for every token (merged with each token's own
+``ignore_paths``). A page view whose route template (e.g. ``/admin/<path:object_id>/``) one of
+them matches (``re.search``) is not sent. Default: none.
+"""
+DEFAULT_IGNORE_PATHS: tuple[str, ...] = ()
+
+OTEL_EXPORTER_GA_ENDPOINT = "OTEL_EXPORTER_GA_ENDPOINT"
+"""
+.. envvar:: OTEL_EXPORTER_GA_ENDPOINT
+
+The Measurement Protocol collect URL. For EU data collection use
+``https://region1.google-analytics.com/mp/collect``.
+Default: ``https://www.google-analytics.com/mp/collect``.
+"""
+DEFAULT_ENDPOINT = "https://www.google-analytics.com/mp/collect"
+
+OTEL_EXPORTER_GA_TIMEOUT = "OTEL_EXPORTER_GA_TIMEOUT"
+"""
+.. envvar:: OTEL_EXPORTER_GA_TIMEOUT
+
+Seconds to wait for each HTTP request (connect and read). Default: ``10``.
+"""
+DEFAULT_TIMEOUT = 10.0
+
+OTEL_EXPORTER_GA_STATS_INTERVAL = "OTEL_EXPORTER_GA_STATS_INTERVAL"
+"""
+.. envvar:: OTEL_EXPORTER_GA_STATS_INTERVAL
+
+Seconds between two sends of the daily statistics by the metric exporter. Default: ``86400``.
+"""
+DEFAULT_STATS_INTERVAL = 86400.0
+
+OTEL_EXPORTER_GA_VALIDATE = "OTEL_EXPORTER_GA_VALIDATE"
+"""
+.. envvar:: OTEL_EXPORTER_GA_VALIDATE
+
+Post to GA's validation server (``/debug/mp/collect``) instead of collecting, and log every
+validation message it returns. Nothing sent there shows in reports. Default: Django's ``DEBUG``
+when Django is configured (as Alliance Auth does), else ``false``.
+"""
+
+OTEL_EXPORTER_GA_CLIENT_ID = "OTEL_EXPORTER_GA_CLIENT_ID"
+"""
+.. envvar:: OTEL_EXPORTER_GA_CLIENT_ID
+
+The GA ``client_id`` sent with every hit: the install's identifier. Default: a random UUIDv4 per
+process (the ``otel_aa`` distro passes the install's persistent identifier instead).
+"""
+
+ANALYTICS_DISABLED = "ANALYTICS_DISABLED"
+"""
+.. envvar:: ANALYTICS_DISABLED
+
+Alliance Auth's own switch: when true, nothing is sent to GA (read at every export).
+Default: ``false``.
+"""
+DEFAULT_ANALYTICS_DISABLED = False

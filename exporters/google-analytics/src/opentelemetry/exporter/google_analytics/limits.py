@@ -1,0 +1,402 @@
+"""Google's published GA4 Measurement Protocol limits, enforced before anything is sent.
+
+Sources (checked 2026-11):
+
+- Limitations section of "Send Measurement Protocol events to Google Analytics",
+  https://developers.google.com/analytics/devguides/collection/protocol/ga4/sending-events
+  (25 events per request, 25 params per event, 25 user properties, name rules and lengths,
+  100-character param values, 36-character user property values, body under 130 kB, events
+  backdated up to 72 hours, and the reserved event, parameter and user property names below);
+- "Measurement Protocol reference", payload fields,
+  https://developers.google.com/analytics/devguides/collection/protocol/ga4/reference ;
+- "Validate events", the validation server's answer format (``validationMessages`` of
+  ``fieldPath``, ``description``, ``validationCode``),
+  https://developers.google.com/analytics/devguides/collection/protocol/ga4/validating-events .
+
+:func:`sanitize_event` makes an event fit (truncating values, dropping what cannot be fixed and
+counting it in a :class:`DropCounter`); :func:`validate_payload` checks a whole request body the
+way the validation server reports, independently, so tests and the demo can prove every hit valid.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any, TypedDict
+
+from opentelemetry.exporter.google_analytics._log import log_per_window
+from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_EVENTS_PER_REQUEST",
+    "MAX_EVENT_AGE_SECONDS",
+    "MAX_NAME_LENGTH",
+    "MAX_PARAMS_PER_EVENT",
+    "MAX_PARAM_VALUE_LENGTH",
+    "MAX_USER_PROPERTIES",
+    "MAX_USER_PROPERTY_NAME_LENGTH",
+    "MAX_USER_PROPERTY_VALUE_LENGTH",
+    "RESERVED_EVENT_NAMES",
+    "RESERVED_PARAM_NAMES",
+    "RESERVED_PREFIXES",
+    "RESERVED_USER_PROPERTY_NAMES",
+    "DropCounter",
+    "ValidationMessage",
+    "sanitize_event",
+    "sanitize_user_properties",
+    "validate_payload",
+]
+
+MAX_EVENTS_PER_REQUEST = 25
+MAX_PARAMS_PER_EVENT = 25
+MAX_USER_PROPERTIES = 25
+MAX_NAME_LENGTH = 40
+"""Event and parameter names."""
+MAX_USER_PROPERTY_NAME_LENGTH = 24
+MAX_PARAM_VALUE_LENGTH = 100
+MAX_USER_PROPERTY_VALUE_LENGTH = 36
+MAX_BODY_BYTES = 130_000
+"""The post body must be smaller than this ("130kB"; read as decimal kilobytes, the safe side)."""
+MAX_EVENT_AGE_SECONDS = 72 * 3600
+"""Events can be backdated up to 72 hours."""
+
+#: Names start with a letter, then letters, digits and underscores.
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+#: Event names the Measurement Protocol refuses (reserved for automatically collected events).
+RESERVED_EVENT_NAMES = frozenset({
+    "ad_activeview", "ad_click", "ad_exposure", "ad_impression", "ad_query", "ad_reward",
+    "adunit_exposure", "app_clear_data", "app_exception", "app_install", "app_remove",
+    "app_store_refund", "app_update", "app_upgrade", "dynamic_link_app_open",
+    "dynamic_link_app_update", "dynamic_link_first_open", "error", "firebase_campaign",
+    "firebase_in_app_message_action", "firebase_in_app_message_dismiss",
+    "firebase_in_app_message_impression", "first_open", "first_visit", "in_app_purchase",
+    "notification_dismiss", "notification_foreground", "notification_open",
+    "notification_receive", "notification_send", "os_update", "session_start", "user_engagement",
+})
+
+#: Prefixes reserved for event names, parameter names and user property names.
+RESERVED_PREFIXES = ("_", "firebase_", "ga_", "google_")
+#: Parameter names reserved outright (beyond the prefixes). None are published for MP today.
+RESERVED_PARAM_NAMES: frozenset[str] = frozenset()
+#: User property names the Measurement Protocol refuses.
+RESERVED_USER_PROPERTY_NAMES = frozenset({
+    "first_open_time", "first_visit_time", "last_deep_link_referrer", "user_id",
+    "first_open_after_install",
+})
+
+_CONSENT_VALUES = frozenset({"GRANTED", "DENIED"})
+
+
+class ValidationMessage(TypedDict):
+    """One entry of the validation server's ``validationMessages``, in Google's field names."""
+
+    fieldPath: str
+    description: str
+    validationCode: str
+
+
+# --- counting drops ------------------------------------------------------------------------------
+
+
+class DropCounter:
+    """Thread-safe count of what was dropped, by reason.
+
+    Each reason is logged once per window per process (``_log.LOG_WINDOW_SECONDS``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def add(self, reason: str, count: int = 1) -> None:
+        """Count ``count`` drops for ``reason`` (a fixed, data-free string)."""
+        with self._lock:
+            self._counts[reason] += count
+            total = self._counts[reason]
+        log_per_window(
+            f"drop:{reason}",
+            logging.WARNING,
+            "Google Analytics exporter dropped data that GA would refuse: %s (%d so far in this "
+            "process; logged once per window)",
+            reason,
+            total,
+        )
+
+    def get(self, reason: str) -> int:
+        with self._lock:
+            return self._counts[reason]
+
+    def snapshot(self) -> dict[str, int]:
+        """All counts so far."""
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _name_problem(name: object, max_length: int) -> str | None:
+    # Cached: the same few names come by for every event.
+    if not isinstance(name, str) or not name:
+        return "NAME_INVALID"
+    if name.startswith(RESERVED_PREFIXES):
+        return "NAME_RESERVED"
+    if len(name) > max_length or not NAME_PATTERN.match(name):
+        return "NAME_INVALID"
+    return None
+
+
+def _event_name_problem(name: object) -> str | None:
+    problem = _name_problem(name, MAX_NAME_LENGTH)
+    if problem is None and name in RESERVED_EVENT_NAMES:
+        return "NAME_RESERVED"
+    return problem
+
+
+def _param_name_problem(name: object) -> str | None:
+    problem = _name_problem(name, MAX_NAME_LENGTH)
+    if problem is None and name in RESERVED_PARAM_NAMES:
+        return "NAME_RESERVED"
+    return problem
+
+
+def _user_property_name_problem(name: object) -> str | None:
+    problem = _name_problem(name, MAX_USER_PROPERTY_NAME_LENGTH)
+    if problem is None and name in RESERVED_USER_PROPERTY_NAMES:
+        return "NAME_RESERVED"
+    return problem
+
+
+# --- sanitizing ----------------------------------------------------------------------------------
+
+#: Params the exporter itself adds for GA's Realtime report: kept first when params are cut.
+_PRIORITY_PARAMS = ("engagement_time_msec", "session_id")
+
+
+def _clean_value(value: object, max_length: int) -> ParamValue | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value[:max_length]
+    return None
+
+
+def sanitize_event(
+    event: GAEvent, drops: DropCounter | None = None, now_micros: int | None = None
+) -> GAEvent | None:
+    """Return ``event`` made to fit Google's limits, or ``None`` when it cannot be sent.
+
+    Values too long are truncated; a param with a bad or reserved name or an unsendable value
+    (a list, NaN, None) is dropped; an event with a bad or reserved name, or older than 72 hours,
+    is dropped. Every drop is counted in ``drops`` by reason. The input is never modified.
+    """
+    counter = drops if drops is not None else _NULL_COUNTER
+    problem = _event_name_problem(event.name)
+    if problem is not None:
+        counter.add("event name reserved" if problem == "NAME_RESERVED" else "event name invalid")
+        return None
+    now = now_micros if now_micros is not None else time.time_ns() // 1000
+    timestamp = event.timestamp_micros
+    if not isinstance(timestamp, int) or now - timestamp > MAX_EVENT_AGE_SECONDS * 1_000_000:
+        counter.add("event older than 72 hours")
+        return None
+    changed = False
+    if timestamp > now:
+        timestamp = now  # clock skew between threads; GA wants no future events
+        changed = True
+    params: dict[str, ParamValue] = {}
+    for name, value in event.params.items():
+        if _param_name_problem(name) is not None:
+            counter.add("param name invalid or reserved")
+            changed = True
+            continue
+        kind = type(value)
+        if (kind is str and len(value) <= MAX_PARAM_VALUE_LENGTH) or kind is int:  # type: ignore[arg-type]
+            params[name] = value  # the common case, kept cheap
+            continue
+        clean = _clean_value(value, MAX_PARAM_VALUE_LENGTH)
+        if clean is None:
+            counter.add("param value not a string or finite number")
+            changed = True
+            continue
+        if clean is not value:
+            changed = True
+        params[name] = clean
+    if len(params) > MAX_PARAMS_PER_EVENT:
+        counter.add("params over 25 per event", len(params) - MAX_PARAMS_PER_EVENT)
+        first = [k for k in _PRIORITY_PARAMS if k in params]
+        rest = [k for k in params if k not in _PRIORITY_PARAMS]
+        params = {k: params[k] for k in (first + rest)[:MAX_PARAMS_PER_EVENT]}
+        changed = True
+    if not changed:
+        return event
+    return replace(event, params=params, timestamp_micros=timestamp)
+
+
+def sanitize_user_properties(
+    properties: Mapping[str, object], drops: DropCounter | None = None
+) -> dict[str, dict[str, ParamValue]]:
+    """Return ``properties`` as the payload's ``user_properties``, within Google's limits."""
+    counter = drops if drops is not None else _NULL_COUNTER
+    result: dict[str, dict[str, ParamValue]] = {}
+    for name, value in properties.items():
+        if isinstance(value, Mapping):
+            value = value.get("value")
+        if _user_property_name_problem(name) is not None:
+            counter.add("user property name invalid or reserved")
+            continue
+        clean = _clean_value(value, MAX_USER_PROPERTY_VALUE_LENGTH)
+        if clean is None:
+            counter.add("user property value not a string or finite number")
+            continue
+        if len(result) >= MAX_USER_PROPERTIES:
+            counter.add("user properties over 25")
+            continue
+        result[name] = {"value": clean}
+    return result
+
+
+class _NullCounter(DropCounter):
+    def add(self, reason: str, count: int = 1) -> None:
+        pass
+
+
+_NULL_COUNTER = _NullCounter()
+
+
+# --- validating ----------------------------------------------------------------------------------
+
+
+def _msg(path: str, description: str, code: str) -> ValidationMessage:
+    return {"fieldPath": path, "description": description, "validationCode": code}
+
+
+def _check_value(path: str, value: object, max_length: int, out: list[ValidationMessage]) -> None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        out.append(_msg(path, f"Value at [{path}] must be a string or a number.", "VALUE_INVALID"))
+    elif isinstance(value, float) and not math.isfinite(value):
+        out.append(_msg(path, f"Value at [{path}] is not a finite number.", "VALUE_INVALID"))
+    elif isinstance(value, str) and len(value) > max_length:
+        out.append(_msg(path, f"Value at [{path}] is longer than {max_length} characters.",
+                        "VALUE_INVALID"))
+
+
+def _check_name(path: str, kind: str, name: object, problem: str | None,
+                out: list[ValidationMessage]) -> None:
+    if problem == "NAME_RESERVED":
+        out.append(_msg(path, f"{kind} [{name}] is reserved.", problem))
+    elif problem == "NAME_INVALID":
+        out.append(_msg(path, f"{kind} [{name}] is invalid. Names must start with an alphabetic "
+                              "character, hold only alphanumerics and underscores, and be short "
+                              "enough.", problem))
+
+
+def _check_timestamp(path: str, value: object, now: int, out: list[ValidationMessage]) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        out.append(_msg(path, f"Value at [{path}] must be an integer.", "VALUE_INVALID"))
+    elif now - value > MAX_EVENT_AGE_SECONDS * 1_000_000:
+        out.append(_msg(path, f"Timestamp at [{path}] is more than 72 hours in the past.",
+                        "VALUE_INVALID"))
+
+
+def _check_event(index: int, event: object, now: int, out: list[ValidationMessage]) -> None:
+    path = f"events[{index}]"
+    if not isinstance(event, Mapping):
+        out.append(_msg(path, f"Event at index: [{index}] is not an object.", "VALUE_INVALID"))
+        return
+    name = event.get("name")
+    if name is None:
+        out.append(_msg(path, f"Event at index: [{index}] has no name.", "VALUE_REQUIRED"))
+    else:
+        _check_name(path, f"Event at index: [{index}] has name", name, _event_name_problem(name), out)
+    if "timestamp_micros" in event:
+        _check_timestamp(f"{path}.timestamp_micros", event["timestamp_micros"], now, out)
+    params = event.get("params", {})
+    if not isinstance(params, Mapping):
+        out.append(_msg(f"{path}.params", "Params must be an object.", "VALUE_INVALID"))
+        return
+    if len(params) > MAX_PARAMS_PER_EVENT:
+        out.append(_msg(f"{path}.params", f"Event at index: [{index}] has more than "
+                        f"{MAX_PARAMS_PER_EVENT} params.", "EXCEEDED_MAX_ENTITIES"))
+    for pname, value in params.items():
+        ppath = f"{path}.params.{pname}"
+        _check_name(ppath, "Param name", pname, _param_name_problem(pname), out)
+        _check_value(ppath, value, MAX_PARAM_VALUE_LENGTH, out)
+
+
+def validate_payload(body: object, now_micros: int | None = None) -> list[ValidationMessage]:
+    """Check a request body against Google's published rules; ``[]`` when it is valid.
+
+    Messages use the validation server's format and codes (``NAME_INVALID``, ``NAME_RESERVED``,
+    ``VALUE_INVALID``, ``VALUE_REQUIRED``, ``EXCEEDED_MAX_ENTITIES``).
+    """
+    out: list[ValidationMessage] = []
+    now = now_micros if now_micros is not None else time.time_ns() // 1000
+    if not isinstance(body, Mapping):
+        return [_msg("", "The request body must be a JSON object.", "VALUE_INVALID")]
+    size = len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+    if size >= MAX_BODY_BYTES:
+        out.append(_msg("", f"The post body must be smaller than {MAX_BODY_BYTES} bytes.",
+                        "VALUE_INVALID"))
+    client_id = body.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        out.append(_msg("client_id", "client_id is required and must be a string.", "VALUE_REQUIRED"))
+    if "timestamp_micros" in body:
+        _check_timestamp("timestamp_micros", body["timestamp_micros"], now, out)
+    if "non_personalized_ads" in body and not isinstance(body["non_personalized_ads"], bool):
+        out.append(_msg("non_personalized_ads", "Must be a boolean.", "VALUE_INVALID"))
+    consent = body.get("consent", {})
+    if not isinstance(consent, Mapping):
+        out.append(_msg("consent", "Must be an object.", "VALUE_INVALID"))
+    else:
+        for key, value in consent.items():
+            if key not in {"ad_user_data", "ad_personalization"} or value not in _CONSENT_VALUES:
+                out.append(_msg(f"consent.{key}", "Consent fields are ad_user_data and "
+                                "ad_personalization, GRANTED or DENIED.", "VALUE_INVALID"))
+    properties = body.get("user_properties", {})
+    if not isinstance(properties, Mapping):
+        out.append(_msg("user_properties", "Must be an object.", "VALUE_INVALID"))
+    else:
+        if len(properties) > MAX_USER_PROPERTIES:
+            out.append(_msg("user_properties", f"More than {MAX_USER_PROPERTIES} user properties.",
+                            "EXCEEDED_MAX_ENTITIES"))
+        for name, prop in properties.items():
+            path = f"user_properties.{name}"
+            _check_name(path, "User property name", name, _user_property_name_problem(name), out)
+            if not isinstance(prop, Mapping) or "value" not in prop:
+                out.append(_msg(path, "A user property is an object with a value.", "VALUE_REQUIRED"))
+            else:
+                _check_value(f"{path}.value", prop["value"], MAX_USER_PROPERTY_VALUE_LENGTH, out)
+    events = body.get("events")
+    if not isinstance(events, list) or not events:
+        out.append(_msg("events", "At least one event is required.", "VALUE_REQUIRED"))
+        return out
+    if len(events) > MAX_EVENTS_PER_REQUEST:
+        out.append(_msg("events", f"A request can have at most {MAX_EVENTS_PER_REQUEST} events.",
+                        "EXCEEDED_MAX_ENTITIES"))
+    for index, event in enumerate(events):
+        _check_event(index, event, now, out)
+    return out
+
+
+def _body_size(body: Any) -> int:
+    return len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())

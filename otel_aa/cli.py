@@ -1,0 +1,43 @@
+"""The ``otel-aa`` command line: ``otel-aa demo`` runs the embedded demo and reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="otel-aa",
+        description="Privacy-first usage analytics for Alliance Auth, built on OpenTelemetry.",
+    )
+    commands = parser.add_subparsers(dest="command", title="commands")
+    commands.required = True
+    demo = commands.add_parser(
+        "demo",
+        help="run the embedded example site against a Google Analytics stand-in on 127.0.0.1 and "
+        "report what it received",
+        description="Run an embedded example site (SQLite, an in-process Celery worker) instrumented "
+        "by otel_aa, sending to a Google Analytics stand-in on 127.0.0.1 that checks every hit. "
+        "No network, no services. Exits non-zero if a hit is invalid, nothing arrived, an "
+        "expectation failed or a planted private value reached a payload.",
+    )
+    demo.add_argument("-v", "--verbose", action="store_true", help="show each request and task")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``otel-aa`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from otel_aa.demo.runner import run
+
+        return run(sys.stdout, verbose=args.verbose)
+    return 2  # argparse already rejects unknown commands; kept for type completeness
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""The SDK configurator (``OTEL_PYTHON_CONFIGURATOR=otel_aa``) and the code start, ``configure()``.
+
+On top of the SDK's own configurator (``OTEL_TRACES_EXPORTER``, ``OTEL_TRACES_SAMPLER``, ...):
+
+- every GA span exporter sits behind :class:`otel_aa.privacy.AllowlistSpanProcessor`; other
+  exporters (OTLP) get full spans, or the allowlist too with :envvar:`OTEL_AA_OTLP_ALLOWLIST`;
+- the sampler is wrapped in :class:`otel_aa.sampling.AnalyticsSampler`, so sampling and a client's
+  ``traceparent`` can't thin GA's counts;
+- the GA metric exporter gets its own reader (``GoogleAnalyticsMetricReader``, which collects only
+  when the daily-stats lease says a send is due) and the daily-stats gauges are registered;
+- the exporters get the install's ``client_id`` (:mod:`otel_aa.identity`) and the AA version as
+  a user property, both read lazily on their export thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER
+from opentelemetry.exporter.google_analytics import _settings
+from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
+
+from otel_aa import compat, identity
+from otel_aa import environment_variables as env
+from otel_aa._guard import guarded
+from otel_aa.privacy import AllowlistSpanProcessor
+from otel_aa.sampling import AnalyticsSampler
+
+__all__ = ["DEFAULT_ENVIRONMENT", "OtelAAConfigurator", "configure", "ensure_configured", "is_configured"]
+
+_logger = logging.getLogger(__name__)
+
+#: What the distro and ``configure()`` set when the admin hasn't: GA for traces and metrics, no
+#: logs (GA has no use for them), and the OTLP protocol otel-aa ships an exporter for.
+DEFAULT_ENVIRONMENT: Mapping[str, str] = {
+    "OTEL_TRACES_EXPORTER": "ga",
+    "OTEL_METRICS_EXPORTER": "ga",
+    "OTEL_LOGS_EXPORTER": "none",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+}
+
+_GA_NAME = "ga"
+_lock = threading.RLock()
+_state: dict[str, Any] = {"configured": False, "pid": None, "instrumented": False}
+
+
+def set_default_environment() -> None:
+    """``os.environ.setdefault`` each of :data:`DEFAULT_ENVIRONMENT`."""
+    for name, value in DEFAULT_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
+def _ga_exporter_classes() -> tuple[type | None, type | None, type | None]:
+    try:
+        from opentelemetry.exporter.google_analytics import (
+            GoogleAnalyticsMetricExporter,
+            GoogleAnalyticsMetricReader,
+            GoogleAnalyticsSpanExporter,
+        )
+    except ImportError as exc:
+        _logger.error("otel-aa: the Google Analytics exporter can't be imported (%s)", type(exc).__name__)
+        return None, None, None
+    return GoogleAnalyticsSpanExporter, GoogleAnalyticsMetricExporter, GoogleAnalyticsMetricReader
+
+
+def _otlp_allowlist() -> bool:
+    return bool(_settings.resolve(env.OTEL_AA_OTLP_ALLOWLIST, None, env.DEFAULT_OTLP_ALLOWLIST,
+                                  _settings.parse_bool))
+
+
+def export_span_processor(span_exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
+    """The SDK's per-exporter hook: which processor each span exporter sits behind."""
+    span_cls, _, _ = _ga_exporter_classes()
+    batch = BatchSpanProcessor(span_exporter, *args, **kwargs)
+    if span_cls is not None and isinstance(span_exporter, span_cls):
+        return AllowlistSpanProcessor(batch)
+    if _otlp_allowlist():
+        return AllowlistSpanProcessor(batch, analytics_only=False)
+    return batch
+
+
+def user_properties() -> dict[str, str]:
+    """GA user properties: the Alliance Auth version where known."""
+    version = compat.aa_version()
+    return {"aa_version": version} if version else {}
+
+
+def _sampler() -> Sampler:
+    """What the SDK would choose from ``OTEL_TRACES_SAMPLER``, wrapped for GA."""
+    from opentelemetry.sdk._configuration import _get_sampler, _import_sampler
+    from opentelemetry.sdk.trace import sampling
+
+    inner = _import_sampler(_get_sampler()) or sampling._get_from_env_or_default()
+    return AnalyticsSampler(inner)
+
+
+@contextmanager
+def _metrics_without_ga() -> Iterator[bool]:
+    """Take ``ga`` out of ``OTEL_METRICS_EXPORTER`` while the SDK builds its readers.
+
+    The SDK would wrap the GA metric exporter in a ``PeriodicExportingMetricReader`` (collecting
+    every minute); GA gets its own reader instead, added afterwards. Yields whether ``ga`` was there.
+    """
+    raw = os.environ.get(OTEL_METRICS_EXPORTER)
+    names = [n.strip() for n in (raw or "").split(",") if n.strip()]
+    if _GA_NAME not in names:
+        yield False
+        return
+    rest = [n for n in names if n != _GA_NAME]
+    os.environ[OTEL_METRICS_EXPORTER] = ",".join(rest) if rest else "none"
+    try:
+        yield True
+    finally:
+        assert raw is not None
+        os.environ[OTEL_METRICS_EXPORTER] = raw
+
+
+def _exporter_args_map() -> dict[type, dict[str, Any]]:
+    span_cls, metric_cls, _ = _ga_exporter_classes()
+    args: dict[str, Any] = {"client_id": identity.client_id, "user_properties": user_properties}
+    return {cls: dict(args) for cls in (span_cls, metric_cls) if cls is not None}
+
+
+def _add_ga_metric_reader() -> None:
+    _, metric_cls, reader_cls = _ga_exporter_classes()
+    if metric_cls is None or reader_cls is None:
+        return
+    provider = metrics.get_meter_provider()
+    add = getattr(provider, "add_metric_reader", None)
+    if add is None:
+        _logger.error("otel-aa: this OpenTelemetry SDK can't add a metric reader; no daily stats")
+        return
+    kwargs: dict[str, Any] = dict(_exporter_args_map().get(metric_cls, {}))
+    lease = _stats_lease()
+    if lease is not None:
+        kwargs["lease"] = lease
+    exporter_cls = _with_aa_stats_tokens(metric_cls) if compat.aa_installed() else metric_cls
+    add(reader_cls(exporter_cls(**kwargs)))
+    _register_gauges(provider)
+
+
+def _with_aa_stats_tokens(metric_cls: type) -> type:
+    """The metric exporter, also sending to AA's admin-managed GA-V4 tokens with ``send_stats``.
+
+    AA's tokens live in its database and change in the admin: they are read at each export, on
+    the reader's thread (:func:`otel_aa.compat.aa_stats_tokens`), never at start-up.
+    """
+
+    class AAStatsMetricExporter(metric_cls):
+        def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
+            pipeline = getattr(self, "_pipeline", None)
+            if pipeline is not None:
+                base = getattr(self, "_otel_aa_base_tokens", None)
+                if base is None:
+                    base = self._otel_aa_base_tokens = list(pipeline.tokens)
+                known = {(t.measurement_id, t.api_secret) for t in base}
+                extra = [t for t in compat.aa_stats_tokens() if (t.measurement_id, t.api_secret) not in known]
+                pipeline.tokens = base + extra
+            return super().export(metrics_data, timeout_millis, **kwargs)
+
+    return AAStatsMetricExporter
+
+
+def _stats_lease() -> Any:
+    try:
+        from otel_aa.stats import DjangoLease
+    except ImportError:
+        return None
+    return DjangoLease()
+
+
+def _register_gauges(provider: Any) -> None:
+    try:
+        from otel_aa.stats import register_gauges
+    except ImportError:
+        return
+    register_gauges(provider)
+
+
+class OtelAAConfigurator(_OTelSDKConfigurator):
+    """``opentelemetry_configurator`` entry point ``otel_aa``: the SDK's configurator, GA-aware."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        with _lock:
+            set_default_environment()
+            kwargs.setdefault("sampler", _sampler())
+            kwargs.setdefault("export_span_processor", export_span_processor)
+            exporter_args = _exporter_args_map()
+            exporter_args.update(kwargs.get("exporter_args_map") or {})
+            kwargs["exporter_args_map"] = exporter_args
+            with _metrics_without_ga() as ga_metrics:
+                super()._configure(**kwargs)
+            if ga_metrics:
+                _guarded_add_reader()
+            compat.log_analytics_disabled_once()
+            _state["configured"] = True
+            _state["pid"] = os.getpid()
+
+
+@guarded("setting up the daily-stats metric reader")
+def _guarded_add_reader() -> None:
+    _add_ga_metric_reader()
+
+
+def is_configured() -> bool:
+    """Whether the global tracer provider has a GA exporter behind the allowlist."""
+    provider = trace.get_tracer_provider()
+    multi = getattr(provider, "_active_span_processor", None)
+    processors = getattr(multi, "_span_processors", ()) or ()
+    span_cls, _, _ = _ga_exporter_classes()
+    for processor in processors:
+        if isinstance(processor, AllowlistSpanProcessor):
+            exporter = getattr(processor.processor, "span_exporter", None)
+            if exporter is None:
+                exporter = getattr(getattr(processor.processor, "_batch_processor", None), "_exporter", None)
+            if span_cls is not None and isinstance(exporter, span_cls):
+                return True
+    return False
+
+
+def _sdk_provider_set() -> bool:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+@guarded("otel_aa.configure()")
+def configure() -> None:
+    """Set up otel-aa from code: call it at the top of ``wsgi.py`` and ``celery.py``.
+
+    Idempotent and never raises. Sets the same environment defaults as the distro, runs the
+    configurator (unless ``opentelemetry-instrument`` already set the SDK up), then instruments
+    Django (with otel-aa's response hook) and Celery and connects the Celery hooks.
+    """
+    with _lock:
+        set_default_environment()
+        if not _state["configured"] and not _sdk_provider_set():
+            OtelAAConfigurator().configure()
+        _state["configured"] = True
+        _state["pid"] = os.getpid()
+        _instrument()
+
+
+def ensure_configured() -> None:
+    """In a forked child: configure if the parent never did (idempotent)."""
+    if not _sdk_provider_set():
+        configure()
+    else:
+        _instrument()
+
+
+def _instrument() -> None:
+    from otel_aa import hooks
+
+    _instrument_django(hooks.django_response_hook)
+    _instrument_celery()
+    hooks.connect_celery_signals()
+
+
+@guarded("instrumenting Django")
+def _instrument_django(response_hook: Any) -> None:
+    try:
+        from opentelemetry.instrumentation.django import DjangoInstrumentor
+    except ImportError:
+        return
+    from django.conf import settings
+
+    if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        # The instrumentor would call settings.configure() with empty settings and break the
+        # site's own start-up: configure() must come after DJANGO_SETTINGS_MODULE is set.
+        _logger.warning("otel-aa: Django isn't set up yet (no DJANGO_SETTINGS_MODULE); Django is not "
+                        "instrumented. Call otel_aa.configure() after setting DJANGO_SETTINGS_MODULE.")
+        return
+    instrumentor = DjangoInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(response_hook=response_hook)
+
+
+@guarded("instrumenting Celery")
+def _instrument_celery() -> None:
+    try:
+        from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    except ImportError:
+        return
+    instrumentor = CeleryInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()

@@ -1,0 +1,245 @@
+"""The privacy allowlist: exactly what may leave the process for Google Analytics.
+
+Everything not listed here is dropped before the GA exporter sees a span: attribute values,
+events (exception messages, stack traces), links, the status description, the parent span and
+resource attributes such as the host name. The lists are data, in one place, so the docs can
+render them and a reviewer can check each entry's reason. :class:`AllowlistSpanProcessor` applies
+them to the GA pipeline (and, with :envvar:`OTEL_AA_OTLP_ALLOWLIST`, to the other exporters too).
+
+:func:`scrub_title` removes what a page title may quote about the request (path values, the host,
+the user's name or e-mail, e-mail addresses, IP addresses) before it is recorded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanKind, Status, TraceFlags
+
+from otel_aa._guard import guarded
+
+__all__ = [
+    "ALLOWED_RESOURCE_ATTRIBUTES",
+    "ALLOWED_SPAN_ATTRIBUTES",
+    "ALLOWED_SPAN_ATTRIBUTE_PREFIXES",
+    "ANALYTICS_SPAN_KINDS",
+    "AllowlistSpanProcessor",
+    "filter_attributes",
+    "is_analytics_span",
+    "scrub_title",
+]
+
+_logger = logging.getLogger(__name__)
+
+#: Span attributes that may reach GA, each with the reason it identifies nobody.
+ALLOWED_SPAN_ATTRIBUTES: frozenset[str] = frozenset(
+    {
+        # The HTTP method, already reduced by the instrumentation to the standard verbs or
+        # "_OTHER" (the original spelling goes to http.request.method_original, not listed).
+        "http.request.method",
+        "http.method",
+        # The response status code: a number from a small fixed set.
+        "http.response.status_code",
+        "http.status_code",
+        # The route template from the URLconf (e.g. "character/<int:character_id>/" or a re_path
+        # regex): written by developers, it never holds the request's path values.
+        "http.route",
+        # Celery's step ("run") and state ("SUCCESS", "FAILURE", ...): fixed vocabularies.
+        "celery.action",
+        "celery.state",
+        # The task's dotted name, e.g. "allianceauth.eveonline.tasks.update_character": code.
+        "celery.task_name",
+        # Set by otel_aa's Django response hook: the page title after scrub_title(), the first
+        # Accept-Language tag checked against a strict pattern, and the response media type.
+        "ga.page.title",
+        "ga.page.language",
+        "ga.page.content_type",
+        # Set by otel_aa's Celery hooks: "Success", "Retry" or the exception's class name (never
+        # its message), and an int return value (never another type).
+        "ga.task.result",
+        "ga.task.value",
+        # Set by analytics_event(): the custom event's name and which token flag admits it.
+        "ga.event.name",
+        "ga.event.stream",
+    }
+)
+
+#: Attribute name prefixes that may reach GA.
+ALLOWED_SPAN_ATTRIBUTE_PREFIXES: tuple[str, ...] = (
+    # analytics_event()'s params: an app sends these on purpose, as AA's analytics API did.
+    "ga.event.param.",
+)
+
+#: Resource attributes that may reach GA: the SDK's own name, language and version. Everything
+#: else (service.name, host.name, process.*, OTEL_RESOURCE_ATTRIBUTES) may name the site.
+ALLOWED_RESOURCE_ATTRIBUTES: frozenset[str] = frozenset(
+    {
+        "telemetry.sdk.name",
+        "telemetry.sdk.language",
+        "telemetry.sdk.version",
+        "telemetry.auto.version",
+    }
+)
+
+#: Span kinds GA turns into events: Django's SERVER spans (page views) and Celery's CONSUMER
+#: spans (task events). Other spans reach GA only when they carry ``ga.event.name``.
+ANALYTICS_SPAN_KINDS: frozenset[SpanKind] = frozenset({SpanKind.SERVER, SpanKind.CONSUMER})
+
+_EVENT_NAME = "ga.event.name"
+
+
+def _allowed(name: str) -> bool:
+    return name in ALLOWED_SPAN_ATTRIBUTES or name.startswith(ALLOWED_SPAN_ATTRIBUTE_PREFIXES)
+
+
+def filter_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return a new dict with only the allowlisted attributes of ``attributes``."""
+    if not attributes:
+        return {}
+    return {key: value for key, value in attributes.items() if _allowed(key)}
+
+
+def is_analytics_span(kind: SpanKind | None, attributes: Mapping[str, Any] | None) -> bool:
+    """Whether GA can use a span of this kind with these attributes."""
+    return kind in ANALYTICS_SPAN_KINDS or bool(attributes and attributes.get(_EVENT_NAME))
+
+
+def _span_name(kind: SpanKind, attributes: Mapping[str, Any]) -> str:
+    # Rebuilt from allowlisted values only: an instrumentation may put a raw path in a name.
+    event_name = attributes.get(_EVENT_NAME)
+    if event_name:
+        return str(event_name)
+    if kind == SpanKind.CONSUMER:
+        task = attributes.get("celery.task_name")
+        return f"run/{task}" if task else "run"
+    method = attributes.get("http.request.method") or attributes.get("http.method") or "HTTP"
+    route = attributes.get("http.route")
+    return f"{method} {route}" if route is not None else str(method)
+
+
+class AllowlistSpanProcessor(SpanProcessor):
+    """Pass a reduced copy of each finished span to ``processor``, keeping only what's allowed.
+
+    The copy is a new :class:`~opentelemetry.sdk.trace.ReadableSpan` (the original, which other
+    processors see, is not changed) with the allowlisted attributes, the span kind, times and
+    status code, a trace-flags-sampled context (so a ``BatchSpanProcessor`` behind it accepts a
+    span recorded but not sampled, see :mod:`otel_aa.sampling`), no parent, events, links or
+    status description, and the resource reduced to :data:`ALLOWED_RESOURCE_ATTRIBUTES`.
+
+    With ``analytics_only`` (the default, for GA) spans GA can't use are not passed on at all,
+    which keeps the inner queue small. For another exporter (``analytics_only=False``) every
+    sampled span is reduced and passed on; unsampled ones are skipped, as a plain
+    ``BatchSpanProcessor`` would.
+    """
+
+    def __init__(self, processor: SpanProcessor, *, analytics_only: bool = True) -> None:
+        self._processor = processor
+        self._analytics_only = analytics_only
+        self._resources: dict[int, tuple[Resource, Resource]] = {}
+
+    @property
+    def processor(self) -> SpanProcessor:
+        """The processor the reduced spans go to."""
+        return self._processor
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Spans are reduced when they end; nothing to do here."""
+
+    @guarded("privacy allowlist")
+    def on_end(self, span: ReadableSpan) -> None:
+        """Reduce ``span`` and hand the copy to the inner processor."""
+        context = span.context
+        if context is None:
+            return
+        attributes = span.attributes or {}
+        if self._analytics_only:
+            if not is_analytics_span(span.kind, attributes):
+                return
+        elif not context.trace_flags.sampled:
+            return
+        kept = filter_attributes(attributes)
+        reduced = ReadableSpan(
+            name=_span_name(span.kind, kept),
+            context=trace_api.SpanContext(
+                trace_id=context.trace_id,
+                span_id=context.span_id,
+                is_remote=False,
+                trace_flags=TraceFlags(TraceFlags.SAMPLED),
+            ),
+            parent=None,
+            resource=self._reduced_resource(span.resource),
+            attributes=kept,
+            events=(),
+            links=(),
+            kind=span.kind,
+            status=Status(span.status.status_code),
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+        self._processor.on_end(reduced)
+
+    def _reduced_resource(self, resource: Resource) -> Resource:
+        # One TracerProvider has one resource: cache its reduction rather than redo it per span.
+        cached = self._resources.get(id(resource))
+        if cached is not None and cached[0] is resource:
+            return cached[1]
+        reduced = Resource(
+            {key: value for key, value in resource.attributes.items() if key in ALLOWED_RESOURCE_ATTRIBUTES}
+        )
+        self._resources = {id(resource): (resource, reduced)}
+        return reduced
+
+    def shutdown(self) -> None:
+        """Shut the inner processor down."""
+        self._processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the inner processor."""
+        return self._processor.force_flush(timeout_millis)
+
+
+# --- page titles -----------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Dotted quads and anything shaped like an IPv6 address (checked with ipaddress below).
+_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
+_IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+_SPACES = re.compile(r"\s+")
+#: What a removed piece of a title is replaced with.
+REDACTED = "…"
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def scrub_title(title: str, *, remove: Iterable[str] = (), max_length: int = 100) -> str:
+    """Return ``title`` without e-mail addresses, IP addresses and each string of ``remove``.
+
+    ``remove`` holds what the caller knows the title may quote: the request's path values, the
+    host name, the user's name and e-mail. Matching ignores case; pieces shorter than 3
+    characters are left alone (removing "en" or "1" from every title would wreck them and
+    identifies nobody). The result is whitespace-collapsed and at most ``max_length`` long.
+    """
+    text = _EMAIL.sub(REDACTED, title)
+    text = _IPV4.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
+    text = _IPV6.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
+    # Longest first, so "alice.smith" goes before "alice".
+    for piece in sorted({str(p).strip() for p in remove if p is not None}, key=len, reverse=True):
+        if len(piece) >= 3:
+            text = re.sub(re.escape(piece), REDACTED, text, flags=re.IGNORECASE)
+    text = _SPACES.sub(" ", text).strip()
+    return text[:max_length]

@@ -1,0 +1,207 @@
+"""End to end on a real Alliance Auth 5.x: page views, task events and daily stats, nothing private.
+
+The site, gunicorn and the Celery worker come from ``conftest.py``. One test drives them all, in
+the order an admin's site sees it: users browse, tasks run, the processes stop (and flush), and
+then everything the loopback GA server received is checked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from .conftest import AA_MEASUREMENT_ID, OWN_MEASUREMENT_ID, STEP_TIMEOUT, AASite
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+#: Page views the browsing below must produce: AA route templates, in any order.
+EXPECTED_PAGE_ROUTES = sorted([
+    "/dashboard/",
+    "/dashboard/",  # again, with a query string
+    "/notifications/",
+    "/notifications/<int:notif_id>/",
+    "/account/tokens/manage/",
+    "/admin/login/",
+    "/admin/",
+    "/admin/authentication/user/<path:object_id>/change/",
+])
+
+DAILY_STATS_NAMESPACE = "allianceauth.analytics"
+
+
+def _browse(site: AASite, base_url: str) -> list[tuple[str, int, str]]:
+    """A pilot and an admin use the site. Return (path, status, content type) per request."""
+    c = site.canaries
+    headers = {
+        "Host": c.host,  # as behind the proxy: the site's real name
+        "User-Agent": c.user_agent,
+        "X-Forwarded-For": c.forwarded_ip,
+        "Accept-Language": "de-DE,de;q=0.9,en;q=0.5",
+    }
+    seen: list[tuple[str, int, str]] = []
+
+    def get(session: requests.Session, path: str, **kwargs: Any) -> requests.Response:
+        response = session.get(base_url + path, headers=headers, allow_redirects=False,
+                               timeout=STEP_TIMEOUT, **kwargs)
+        seen.append((path, response.status_code, response.headers.get("Content-Type", "")))
+        return response
+
+    pilot = requests.Session()
+    pilot.cookies.set(site.ids["session_cookie_name"], site.ids["session_key"])
+    dashboard = get(pilot, "/dashboard/")
+    assert dashboard.status_code == 200, dashboard.text[:2000]
+    assert c.group_name in dashboard.text  # really logged in: the pilot's groups are listed
+    assert get(pilot, f"/dashboard/?{c.query}").status_code == 200
+    assert get(pilot, "/notifications/").status_code == 200
+    note = get(pilot, f"/notifications/{c.notification_pk}/")
+    assert note.status_code == 200 and c.notification_title in note.text
+    assert get(pilot, "/account/tokens/manage/").status_code == 200
+    count = get(pilot, "/user_notifications_count/")  # AA's JSON endpoint: not a page view
+    assert count.status_code == 200 and count.headers["Content-Type"].startswith("application/json")
+    missing = get(pilot, f"/no-such-page-{c.missing_group_pk}/")  # AA answers 404s with a redirect
+    assert missing.status_code in (302, 404)
+    assert get(pilot, "/").status_code == 302  # AA's index redirects: not a page view
+
+    admin = requests.Session()
+    login = get(admin, "/admin/login/")
+    assert login.status_code == 200
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)
+    assert match, "no CSRF token in the admin login form"
+    posted = admin.post(
+        base_url + "/admin/login/?next=/admin/", headers=headers, allow_redirects=False,
+        timeout=STEP_TIMEOUT,
+        data={"csrfmiddlewaretoken": match.group(1), "username": c.admin_name,
+              "password": c.admin_password, "next": "/admin/"},
+    )
+    seen.append(("/admin/login/ POST", posted.status_code, posted.headers.get("Content-Type", "")))
+    assert posted.status_code == 302, posted.text[:2000]
+    assert get(admin, "/admin/").status_code == 200
+    change = get(admin, f"/admin/authentication/user/{c.user_pk}/change/")
+    assert change.status_code == 200 and c.user_name in change.text
+    return seen
+
+
+def _private_values(site: AASite, port: int) -> dict[str, str]:
+    c = site.canaries
+    values = {
+        "host": c.host, "loopback address": f"127.0.0.1:{port}", "admin name": c.admin_name,
+        "admin e-mail": c.admin_email, "admin password": c.admin_password, "user name": c.user_name,
+        "user e-mail": c.user_email, "user password": c.user_password, "user id": str(c.user_pk),
+        "group id": str(c.group_pk), "group name": c.group_name,
+        "notification id": str(c.notification_pk), "notification title": c.notification_title,
+        "task argument": str(c.missing_group_pk), "query string": c.query.split("=")[1],
+        "User-Agent": c.user_agent, "forwarded IP": c.forwarded_ip, "GA secret": c.ga_secret,
+        "AA token secret": c.aa_token_secret, "SSO secret": c.sso_secret,
+        "contact e-mail": c.contact_email, "session key": site.ids["session_key"],
+    }
+    return values
+
+
+def _tails(processes: dict[str, Any]) -> str:
+    return "".join(f"\n--- {name} log (tail) ---\n{processes[name].output()[-3000:]}"
+                   for name in ("gunicorn", "worker"))
+
+
+def _params(event: dict[str, Any]) -> dict[str, Any]:
+    return event.get("params", {})
+
+
+def test_real_alliance_auth(aa_site: AASite, aa_processes: dict[str, Any]) -> None:
+    site, collector = aa_site, aa_site.collector
+    base_url, port = aa_processes["base_url"], aa_processes["port"]
+
+    seen = _browse(site, base_url)
+    tasks = site.run_script("send_tasks", {"missing_group_pk": site.canaries.missing_group_pk,
+                                           "timeout": STEP_TIMEOUT})
+    assert tasks == {"ok": "SUCCESS", "failing": "FAILURE", "failing_exc": "DoesNotExist"}
+
+    # The daily stats go out soon after start, once for the whole install (a lease in Redis).
+    def stats_arrived(c: Any) -> bool:
+        return all(
+            any(_params(e).get("namespace") == DAILY_STATS_NAMESPACE
+                for e in c.events("celery_event", measurement_id=mid))
+            for mid in (OWN_MEASUREMENT_ID, AA_MEASUREMENT_ID)
+        )
+    assert collector.wait_for(stats_arrived, timeout=30), (
+        "no daily stats for both tokens; GA got: "
+        + repr([(h.query.get("measurement_id"), h.events) for h in collector.hits])
+        + _tails(aa_processes)
+    )
+
+    # A graceful stop: each process flushes what it still holds.
+    for name in ("gunicorn", "worker"):
+        assert aa_processes[name].stop() == 0, aa_processes[name].output()[-4000:]
+    logs = {name: aa_processes[name].output() for name in ("gunicorn", "worker")}
+
+    expected = site.run_script("expected_stats")
+    hits = collector.hits
+    assert hits, "GA received nothing"
+    assert collector.invalid == [], [h.validation for h in collector.invalid]
+    assert {h.query.get("measurement_id") for h in hits} <= {OWN_MEASUREMENT_ID, AA_MEASUREMENT_ID}
+
+    # -- page views: AA's route templates, once per viewed page, under a placeholder host --
+    page_views = collector.events("page_view", measurement_id=OWN_MEASUREMENT_ID)
+    locations = [_params(e).get("page_location", "") for e in page_views]
+    assert sorted(urlsplit(loc).path for loc in locations) == EXPECTED_PAGE_ROUTES, (locations, seen)
+    for loc in locations:
+        parts = urlsplit(loc)
+        assert parts.hostname not in (site.canaries.host, "127.0.0.1") and not parts.query, loc
+    assert {_params(e).get("language") for e in page_views} == {"de-de"}
+    assert all(_params(e).get("page_title") for e in page_views), page_views
+    # AA's own token is a daily-stats token (as in AA 4+): no page views or task events there.
+    assert collector.events("page_view", measurement_id=AA_MEASUREMENT_ID) == []
+
+    # -- task events: AA's real tasks through Redis on the threads pool --
+    task_events = [_params(e) for e in collector.events("celery_event", measurement_id=OWN_MEASUREMENT_ID)
+                   if _params(e).get("namespace") != DAILY_STATS_NAMESPACE]
+    ok = [p for p in task_events if p.get("task") == "check_all_character_ownership"]
+    assert len(ok) == 1, task_events
+    assert ok[0]["namespace"] == "allianceauth.authentication" and ok[0]["result"] == "Success"
+    assert ok[0]["value"] == 1
+    failed = [p for p in task_events if p.get("task") == "remove_users_not_matching_states_from_group"]
+    assert len(failed) == 1, task_events
+    assert failed[0]["namespace"] == "allianceauth.groupmanagement"
+    assert failed[0]["result"] == "DoesNotExist"
+    assert not [p for p in task_events if p.get("task") == "send_ga_tracking_celery_event"]
+
+    # -- daily stats: what AA's own analytics_daily_stats counts, once per token --
+    want = sorted((e["task"], e["label"], e["value"]) for e in expected["events"])
+    for mid in (OWN_MEASUREMENT_ID, AA_MEASUREMENT_ID):
+        stats = [_params(e) for e in collector.events("celery_event", measurement_id=mid)
+                 if _params(e).get("namespace") == DAILY_STATS_NAMESPACE]
+        got = sorted((p.get("task"), p.get("label"), p.get("value")) for p in stats)
+        assert got == want, f"{mid}: daily stats differ from AA's own:\n got  {got}\n want {want}"
+
+    # -- identity: AA's AnalyticsIdentifier, as AA itself sends it; the AA version --
+    assert expected["identifier_hex"], "otel-aa did not use (or create) AA's AnalyticsIdentifier"
+    assert {h.body.get("client_id") for h in hits} == {expected["identifier_hex"]}
+    import allianceauth
+
+    for hit in hits:
+        assert allianceauth.__version__ in str(hit.body.get("user_properties")), hit.body
+        assert hit.body.get("non_personalized_ads") is True or "consent" in hit.body, hit.body
+
+    # -- nothing private, anywhere GA could see it, nor in otel-aa's log lines --
+    private = _private_values(site, port)
+    for hit in collector.requests:
+        sent = hit.raw.decode(errors="replace") + repr(hit.headers) + hit.path
+        leaked = [what for what, value in private.items() if value in sent]
+        assert not leaked, f"{leaked} reached GA: {sent[:3000]}"
+        secret = hit.query.get("api_secret")
+        assert secret in (site.canaries.ga_secret, site.canaries.aa_token_secret)
+    # gunicorn and Celery print their own bind address and AA logs user names at DEBUG: those
+    # are the host app's lines. otel-aa's and OpenTelemetry's must hold none of the canaries, and
+    # no line at all may hold a secret, a password, the session key or the query string.
+    never = ["GA secret", "AA token secret", "admin password", "user password", "session key",
+             "query string", "User-Agent", "forwarded IP"]
+    for name, text in logs.items():
+        for line in text.splitlines():
+            ours = re.search(r"\[(otel_aa|opentelemetry)[.:\w]*\]", line) is not None
+            leaked = [what for what, value in private.items()
+                      if value in line and (ours or what in never)]
+            assert not leaked, f"{leaked} in the {name} log: {line}"
+        assert "Traceback" not in text or "DoesNotExist" in text, f"{name} log:\n{text[-4000:]}"
