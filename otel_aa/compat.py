@@ -82,7 +82,7 @@ def log_analytics_disabled_once() -> bool:
     """Say once, at start-up, that ``ANALYTICS_DISABLED`` is on. Return whether it is."""
     disabled = analytics_disabled()
     if disabled:
-        _log_once("disabled-on", logging.INFO,
+        _log_once("disabled-on", logging.WARNING,
                   "otel-aa: ANALYTICS_DISABLED is set: nothing is sent to Google Analytics "
                   "(OTLP, if configured, is unaffected)")
     return disabled

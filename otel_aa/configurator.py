@@ -14,6 +14,7 @@ On top of the SDK's own configurator (``OTEL_TRACES_EXPORTER``, ``OTEL_TRACES_SA
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -144,7 +145,12 @@ def _add_ga_metric_reader() -> None:
     if lease is not None:
         kwargs["lease"] = lease
     exporter_cls = _with_aa_stats_tokens(metric_cls) if compat.aa_installed() else metric_cls
-    add(reader_cls(exporter_cls(**kwargs)))
+    reader = reader_cls(exporter_cls(**kwargs))
+    add(reader)
+    # The SDK's MeterProvider flushes and shuts down only the readers given to its constructor,
+    # not added ones: otel-aa flushes this one itself (hooks.flush_providers) and at exit.
+    _state["ga_reader"] = reader
+    atexit.register(_shutdown_ga_reader, reader)
     _register_gauges(provider)
 
 
@@ -168,6 +174,16 @@ def _with_aa_stats_tokens(metric_cls: type) -> type:
             return super().export(metrics_data, timeout_millis, **kwargs)
 
     return AAStatsMetricExporter
+
+
+def ga_metric_reader() -> Any:
+    """The GA daily-stats reader this process added, or None."""
+    return _state.get("ga_reader")
+
+
+@guarded("shutting the daily-stats reader down")
+def _shutdown_ga_reader(reader: Any) -> None:
+    reader.shutdown()
 
 
 def _stats_lease() -> Any:

@@ -218,13 +218,17 @@ def celery_worker_process_shutdown(**kwargs: Any) -> None:
 
 
 def flush_providers(timeout_seconds: float | None = None) -> bool:
-    """Flush the global tracer and meter providers within ``timeout_seconds`` in total."""
+    """Flush the global tracer and meter providers (and GA's stats reader) within ``timeout_seconds``."""
     if timeout_seconds is None:
         timeout_seconds = _settings.resolve(env.OTEL_AA_FLUSH_TIMEOUT, None, env.DEFAULT_FLUSH_TIMEOUT,
                                             _settings.parse_positive_float)
     deadline = time.monotonic() + timeout_seconds
     ok = True
-    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+    from otel_aa.configurator import ga_metric_reader
+
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider(), ga_metric_reader()):
+        if provider is None:
+            continue
         force_flush = getattr(provider, "force_flush", None)
         if force_flush is None:
             continue

@@ -618,12 +618,37 @@ def _celery_beat_schedules() -> list[Any]:
     return schedules
 
 
+def _periodic_tasks(alias: str) -> list[str]:
+    """Names of the enabled django-celery-beat ``PeriodicTask`` rows that run AA's daily stats.
+
+    AA's beat scheduler (django-celery-beat's ``DatabaseScheduler``) copies ``CELERYBEAT_SCHEDULE``
+    into this table at start and never deletes what the setting no longer lists, so the task keeps
+    running from the database after the setting is cleaned up.
+    """
+    from django.apps import apps
+    from django.db import DatabaseError
+
+    if not apps.is_installed("django_celery_beat"):
+        return []
+    from django_celery_beat.models import PeriodicTask
+
+    try:
+        return list(
+            PeriodicTask.objects.using(alias)
+            .filter(task=DAILY_STATS_BEAT_TASK, enabled=True)
+            .values_list("name", flat=True)
+        )
+    except DatabaseError:  # not migrated yet (checks run before migrate does)
+        return []
+
+
 def check_daily_stats_beat(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
     """System check ``otel_aa.W101``: AA's ``analytics_daily_stats`` is still scheduled.
 
     otel-aa sends the daily statistics itself; AA's beat task would send them to AA's tokens a
-    second time. Looks at ``CELERYBEAT_SCHEDULE`` (AA's settings), ``CELERY_BEAT_SCHEDULE`` and
-    the configured Celery app's ``beat_schedule``.
+    second time. Looks at ``CELERYBEAT_SCHEDULE`` (AA's settings), ``CELERY_BEAT_SCHEDULE``, the
+    configured Celery app's ``beat_schedule`` and, when the check is given databases
+    (``manage.py check --database default``, ``migrate``), django-celery-beat's periodic tasks.
     """
     from django.conf import settings
     from django.core.checks import Warning as CheckWarning
@@ -640,6 +665,9 @@ def check_daily_stats_beat(app_configs: Sequence[Any] | None = None, **kwargs: A
                     places.append(f"Celery beat_schedule[{name!r}]")
     except Exception as exc:  # a broken Celery config is not this check's to report
         report("system check: reading Celery's beat_schedule", exc)
+    for alias in kwargs.get("databases") or ():
+        for name in _periodic_tasks(alias):
+            places.append(f"django-celery-beat's periodic tasks ({name!r}, database {alias!r})")
     if not places:
         return []
     return [
@@ -649,8 +677,9 @@ def check_daily_stats_beat(app_configs: Sequence[Any] | None = None, **kwargs: A
             + ": otel-aa sends the daily statistics itself, so they would be sent twice.",
             hint=(
                 "Remove the 'analytics_daily_stats' entry from CELERYBEAT_SCHEDULE in your "
-                "settings, then delete the 'analytics_daily_stats' periodic task in the admin "
-                "(Periodic tasks), where django-celery-beat keeps its own copy."
+                "settings, then delete (or disable) the 'analytics_daily_stats' periodic task in "
+                "the admin (Periodic Tasks): django-celery-beat keeps its own copy in the "
+                "database and does not remove it when the setting changes."
             ),
             id="otel_aa.W101",
         )

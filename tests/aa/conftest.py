@@ -45,6 +45,7 @@ class Canaries:
     """Values that must never reach GA or otel-aa's logs."""
 
     host: str = "auth.canary-corp-q7zx.example"
+    site_name: str = "Canary Corp q7zx"
     admin_name: str = "canary-admin-q7zx"
     admin_email: str = "canary.admin.q7zx@example.invalid"
     admin_password: str = "Canary-Admin-Pw-q7zx-9481"
@@ -100,6 +101,7 @@ def _local_settings(root: Path, canaries: Canaries, redis_url: str, prefix: str)
         #######################################
         # otel-aa's real-AA test (tests/aa/conftest.py)
         #######################################
+        SITE_NAME = "{canaries.site_name}"
         SITE_URL = "https://{canaries.host}"
         ALLOWED_HOSTS = [urlparse(SITE_URL).hostname]
         CSRF_TRUSTED_ORIGINS = [SITE_URL]
@@ -129,8 +131,9 @@ def _local_settings(root: Path, canaries: Canaries, redis_url: str, prefix: str)
         SESSION_COOKIE_SECURE = False
         CSRF_COOKIE_SECURE = False
 
-        # otel_aa's and OpenTelemetry's log lines, with their logger names, on the console too.
-        LOGGING["root"] = {{"handlers": ["console"], "level": "INFO"}}
+        # otel_aa's and OpenTelemetry's log lines on the console too, with their logger names.
+        LOGGING["loggers"]["otel_aa"] = {{"handlers": ["console"], "level": "INFO"}}
+        LOGGING["loggers"]["opentelemetry"] = {{"handlers": ["console"], "level": "INFO"}}
 
         # otel-aa, as its install guide says.
         INSTALLED_APPS += ["otel_aa"]
@@ -223,6 +226,8 @@ ZERO_CODE_ENV = {
     # The GA reader asks the daily-stats lease this often (ms); the first send comes soon.
     "OTEL_METRIC_EXPORT_INTERVAL": "1000",
 }
+if os.environ.get("AADEBUG_ENV_TOKENS"):  # TEMP
+    ZERO_CODE_ENV["OTEL_EXPORTER_GA_TOKENS"] = json.dumps([{"name": "own", "measurement_id": OWN_MEASUREMENT_ID, "api_secret": Canaries().ga_secret}])
 
 
 @pytest.fixture(scope="module")

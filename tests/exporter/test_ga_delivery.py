@@ -325,3 +325,22 @@ def test_forked_child_gets_its_own_session_and_delivers(
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(ga.events("page_view")) == 3
     assert exporter._pipeline.transport._session is parent_session
+
+
+def test_secret_filter_scrubs_urllib3_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    import requests
+
+    caplog.set_level(logging.DEBUG)
+    logger = logging.getLogger("urllib3.connectionpool")
+    url = f"/mp/collect?measurement_id={MEASUREMENT_ID}&api_secret={SECRET}"
+    logger.debug('%s "POST %s HTTP/1.1" %s', "http://127.0.0.1:1", url, 204)
+    try:
+        raise requests.ConnectionError(f"Max retries exceeded with url: {url}")
+    except requests.ConnectionError:
+        logger.debug("failed", exc_info=True)
+    assert len(caplog.records) == 2
+    formatter = logging.Formatter()
+    for record in caplog.records:
+        text = formatter.format(record)
+        assert SECRET not in text
+        assert "api_secret=***" in text

@@ -29,7 +29,7 @@ AA_TEMPLATE_LABELS = [
 def test_the_two_core_apps_aa_5_5_lets_through_are_filtered() -> None:
     # AA 5.5 writes "notifications" "eveonline" without a comma between them: Python joins them
     # into one string, so neither label matches and both are reported as extensions.
-    aa_55_buggy_list = ["services", "framework", "notifications" "eveonline", "navhelper"]  # noqa: ISC001
+    aa_55_buggy_list = ["services", "framework", "notifications" "eveonline", "navhelper"]
     assert "notifications" not in aa_55_buggy_list and "eveonline" not in aa_55_buggy_list
     assert {"notifications", "eveonline"} <= stats.AA_CORE_APP_LABELS
     assert stats.extension_labels(["notifications", "eveonline", "fleetpings"]) == ["fleetpings"]
@@ -148,3 +148,16 @@ def test_manage_py_check_shows_the_beat_warning(make_install: Any) -> None:
     assert "otel_aa.W101" not in clean.stdout + clean.stderr
     scheduled = install.run("django", "check", STATS_TEST_BEAT="1")
     assert "otel_aa.W101" in scheduled.stdout + scheduled.stderr, scheduled.stderr
+
+
+def test_beat_check_finds_the_task_django_celery_beat_kept_in_the_database(make_install: Any) -> None:
+    pytest.importorskip("django_celery_beat")
+    install: Install = make_install(STATS_TEST_CELERY_BEAT_DB="1")
+    # The setting was cleaned up, but the scheduler's copy of the entry is still in the table.
+    assert install.run("periodictask", "analytics_daily_stats").returncode == 0
+    without_db = install.run("django", "check")
+    assert "otel_aa.W101" not in without_db.stdout + without_db.stderr
+    with_db = install.run("django", "check", "--database", "default")
+    output = with_db.stdout + with_db.stderr
+    assert "otel_aa.W101" in output, output
+    assert "django-celery-beat's periodic tasks ('analytics_daily_stats'" in output

@@ -8,6 +8,7 @@ Modes:
 - ``migrate``: create the tables.
 - ``seed USERS TOKENS``: create that many users and (with django-esi) ESI tokens.
 - ``aatoken ID SECRET SEND_STATS``: add a GA-V4 token to Alliance Auth's ``AnalyticsTokens``.
+- ``periodictask NAME``: add AA's daily-stats task to django-celery-beat's periodic tasks.
 - ``serve``: print ``ready``; on ``go``, start a GA metric pipeline (``GoogleAnalyticsMetricReader``
   over ``GoogleAnalyticsMetricExporter`` with :class:`otel_aa.stats.DjangoLease`), flush it once
   (a start-up send, if due) and print ``flushed``; on ``stop`` (or end of input), shut it down
@@ -90,6 +91,16 @@ def aatoken(measurement_id: str, secret: str, send_stats: bool) -> None:
     AnalyticsTokens.objects.create(
         name="admin's own", type="GA-V4", token=measurement_id, secret=secret, send_stats=send_stats
     )
+
+
+def periodictask(name: str) -> None:
+    """Schedule AA's daily-stats task in django-celery-beat's table, as AA's beat does at start."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from otel_aa.stats import DAILY_STATS_BEAT_TASK
+
+    every, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.DAYS)
+    PeriodicTask.objects.create(name=name, task=DAILY_STATS_BEAT_TASK, interval=every)
 
 
 def _pipeline(check_millis: float) -> tuple[Any, Any]:
@@ -205,6 +216,8 @@ def main(argv: list[str]) -> None:
         seed(int(argv[1]), int(argv[2]))
     elif mode == "aatoken":
         aatoken(argv[1], argv[2], argv[3] == "1")
+    elif mode == "periodictask":
+        periodictask(argv[1])
     elif mode == "serve":
         serve()
     elif mode == "observe":

@@ -6,6 +6,7 @@
   lease falls back to the database).
 - ``STATS_TEST_ESI``: ``1`` to install django-esi.
 - ``STATS_TEST_AA``: ``1`` to install Alliance Auth's analytics app.
+- ``STATS_TEST_CELERY_BEAT_DB``: ``1`` to install django-celery-beat.
 - ``STATS_TEST_BEAT``: ``1`` to keep AA's ``analytics_daily_stats`` in ``CELERYBEAT_SCHEDULE``.
 The exporter's own settings (``OTEL_EXPORTER_GA_*``) come straight from the environment.
 """
@@ -38,6 +39,10 @@ if os.environ.get("STATS_TEST_ESI") == "1":
 if os.environ.get("STATS_TEST_AA") == "1":
     # Alliance Auth's analytics app (its AnalyticsIdentifier and AnalyticsTokens), on its own.
     INSTALLED_APPS += ["solo", "allianceauth.analytics"]
+
+if os.environ.get("STATS_TEST_CELERY_BEAT_DB") == "1":
+    # django-celery-beat, whose DatabaseScheduler AA's beat runs on.
+    INSTALLED_APPS += ["django_celery_beat"]
 
 DATABASES = {
     "default": {

@@ -44,9 +44,16 @@ class _SecretFilter(logging.Filter):
         if "api_secret" in message.lower():
             record.msg = scrub(message)
             record.args = ()
+        if record.exc_info and record.exc_info[1] is not None:
+            # Exception texts quote URLs too: keep a scrubbed rendering, drop the live exception.
+            record.exc_text = scrub(_FORMATTER.formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = scrub(record.exc_text)
         return True
 
 
+_FORMATTER = logging.Formatter()
 _SECRET_FILTER = _SecretFilter()
 # Filters apply to the logger a record is made on, not its children: name each one that logs URLs.
 _URLLIB3_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager",

@@ -24,6 +24,7 @@ __all__ = [
     "route_template",
     "session_id",
     "span_to_event",
+    "split_task_name",
 ]
 
 #: Stands in for the site's host in ``page_location``: the real host name is never sent.
