@@ -82,7 +82,8 @@ def serve(handlers: dict[str, Any], ready: dict[str, Any]) -> None:
         if command == "quit":
             out.write("{}\n")
             out.flush()
-            return
+            # No exit handlers: with GA unreachable, the SDK's shutdown would wait out a retry budget.
+            os._exit(0)
         out.write(json.dumps(handlers[command](**request)) + "\n")
         out.flush()
 

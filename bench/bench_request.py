@@ -54,7 +54,8 @@ VARIANTS = {
     "c": "+ otel-aa GA pipeline, 3 tokens, loopback GA",
     "d": "AA 3.x-style middleware (DB, BeautifulSoup, Celery task per token)",
     "e": "(c) with GA unreachable",
-    "f": "(c) with instrumentation trimmed for GA (proposal)",
+    "f": "(c) + Django instrumentor metrics off when only GA reads metrics (proposal 1)",
+    "g": "(f) + cheaper response hook and allowlist (proposal 2)",
 }
 PATH = "/character/90000001/"
 TOKENS = 3
@@ -106,9 +107,11 @@ def _setup_variant(variant: str) -> Any:
         metrics.set_meter_provider(MeterProvider())
         DjangoInstrumentor().instrument()
         CeleryInstrumentor().instrument()
-    elif variant in {"c", "e", "f"}:
-        if variant == "f":
+    elif variant in {"c", "e", "f", "g"}:
+        if variant in {"f", "g"}:
             _trim_instrumentation()
+        if variant == "g":
+            _cheaper_hooks()
         import otel_aa
 
         otel_aa.configure()
@@ -131,6 +134,57 @@ def _trim_instrumentation() -> None:
         return original(self, **kwargs)
 
     DjangoInstrumentor.instrument = instrument  # type: ignore[method-assign]
+
+
+def _cheaper_hooks() -> None:
+    """Variant g: the response hook's and the allowlist's per-request work, done cheaply.
+
+    Same results, less work: the title length limit resolved once (a real fix re-reads it on
+    Django's ``setting_changed``), ``scrub_title`` skipping the e-mail/IP regexes when the title
+    has no ``@``, digit or ``:``, and only trying removals that occur in the title (compiled
+    once), and the allowlist filter testing set membership before the prefix.
+    """
+    import functools
+    import re
+
+    from otel_aa import hooks, privacy
+
+    limit = hooks._title_max_length()
+    hooks._title_max_length = lambda: limit
+
+    @functools.lru_cache(maxsize=256)
+    def _pattern(piece: str) -> re.Pattern[str]:
+        return re.compile(re.escape(piece), re.IGNORECASE)
+
+    original = privacy.scrub_title
+
+    def scrub_title(title: str, *, remove: Any = (), max_length: int = 100) -> str:
+        text = title
+        if "@" in text:
+            text = privacy._EMAIL.sub(privacy.REDACTED, text)
+        if any(c.isdigit() for c in text):
+            text = privacy._IPV4.sub(lambda m: privacy.REDACTED if privacy._is_ip(m.group(0)) else m.group(0), text)
+        if ":" in text:
+            text = privacy._IPV6.sub(lambda m: privacy.REDACTED if privacy._is_ip(m.group(0)) else m.group(0), text)
+        folded = text.casefold()
+        pieces = {str(p).strip() for p in remove if p is not None}
+        for piece in sorted(pieces, key=len, reverse=True):
+            if len(piece) >= 3 and piece.casefold() in folded:
+                text = _pattern(piece).sub(privacy.REDACTED, text)
+                folded = text.casefold()
+        return privacy._SPACES.sub(" ", text).strip()[:max_length]
+
+    scrub_title.__wrapped__ = original  # type: ignore[attr-defined]
+    hooks.scrub_title = scrub_title
+    allowed = privacy.ALLOWED_SPAN_ATTRIBUTES
+    prefixes = privacy.ALLOWED_SPAN_ATTRIBUTE_PREFIXES
+
+    def filter_attributes(attributes: Any) -> dict[str, Any]:
+        if not attributes:
+            return {}
+        return {k: v for k, v in attributes.items() if k in allowed or k.startswith(prefixes)}
+
+    privacy.filter_attributes = filter_attributes
 
 
 def _flush() -> dict[str, Any]:
@@ -199,8 +253,9 @@ def worker(variant: str) -> None:
             t0 = clock()
             one()
             samples.append(clock() - t0)
-        # Export happens on the BatchSpanProcessor's thread; charge it to the round, too.
-        flushed = _flush()
+        # Export happens on the BatchSpanProcessor's thread; charge it to the round, too. Not in
+        # (e): with GA unreachable a flush would wait out the exporter's retry budget.
+        flushed = _flush() if variant != "e" else {}
         return {"ns": samples, "wall_ns": clock() - start, **flushed}
 
     def profile(n: int, top: int = 35) -> dict[str, Any]:
@@ -217,16 +272,13 @@ def worker(variant: str) -> None:
         stats = pstats.Stats(profiler, stream=text)
         stats.sort_stats("tottime").print_stats(top)
         stats.sort_stats("cumulative").print_stats(top)
+        # Where otel-aa's own code spends its time.
+        stats.sort_stats("cumulative").print_stats(r"otel_aa|google_analytics", top)
+        stats.print_callees(r"django_response_hook|on_end|consume_measurement")
         return {"text": text.getvalue()}
 
     def finish() -> dict[str, Any]:
-        out = {"served": served, **_flush()}
-        from opentelemetry import trace
-
-        provider = trace.get_tracer_provider()
-        if hasattr(provider, "shutdown"):
-            provider.shutdown()
-        return out
+        return {"served": served, **(_flush() if variant != "e" else {})}
 
     serve({"run": run, "profile": profile, "finish": finish}, {"variant": variant, "pid": os.getpid()})
 
@@ -244,7 +296,7 @@ def start_collector() -> Any:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", default="abcdef")
+    parser.add_argument("--variants", default="abcdefg")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--per-round", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=100)
@@ -258,7 +310,7 @@ def main() -> int:
     variants = args.profile or args.variants
     tmp = tempfile.mkdtemp(prefix="otelaa-bench-")
     prefix = f"otelaa-bench-{uuid.uuid4().hex[:8]}:"
-    collector = start_collector() if set(variants) & set("cef") else None
+    collector = start_collector() if set(variants) & set("cefg") else None
     dead_port = closed_port()
     workers: list[Worker] = []
     try:
@@ -282,7 +334,9 @@ def main() -> int:
             print(workers[0].ask("profile", n=args.per_round * args.rounds)["text"])
             return 0
         for w in workers:
-            w.ask("run", n=args.warmup)
+            # (e) warms up past the span queue's capacity (OTEL_BSP_MAX_QUEUE_SIZE, 2048): GA down
+            # for long means a full queue, which is the state to price.
+            w.ask("run", n=max(args.warmup, 2100) if w.variant == "e" else args.warmup)
         results = interleave(workers, args.rounds, "run", n=args.per_round)
         finished = {w.variant: w.ask("finish") for w in workers}
         report(variants, results, finished, collector, prefix, args)
@@ -347,9 +401,10 @@ def report(
     if {"c", "e"} <= set(med):
         r = med["e"] / med["c"] - 1
         checks.append(["e / c - 1", f"{r:+.1%}", "within +-5%", "ok" if abs(r) <= 0.05 else "MISSED"])
-    if {"a", "b", "f"} <= set(med):
-        r = (med["f"] - med["a"]) / max(med["b"] - med["a"], 1e-9)
-        checks.append(["(f-a) / (b-a)", f"{r:.2f}", "(proposal)", ""])
+    for p in "fg":
+        if {"a", "b", p} <= set(med):
+            r = (med[p] - med["a"]) / max(med["b"] - med["a"], 1e-9)
+            checks.append([f"({p}-a) / (b-a)", f"{r:.2f}", "<= 1.2 (proposal)", "ok" if r <= 1.2 else "MISSED"])
     print(table(["ratio", "measured", "target", ""], checks))
     print()
 
@@ -361,7 +416,7 @@ def report(
     print(table(["variant", "page views", "broker messages", "per 1,000 page views"], rows))
     if collector is not None:
         print()
-        print(ga_table(collector, {v: finished[v]["served"] for v in variants if v in "cf"}))
+        print(ga_table(collector, {v: finished[v]["served"] for v in variants if v in "cfg"}))
 
 
 def ga_table(collector: Any, served: dict[str, int]) -> str:

@@ -1,6 +1,6 @@
 """Django system checks (``manage.py check``) for otel-aa's settings and set-up.
 
-- ``otel_aa.E001``: a GA token setting is malformed (named, secret masked; that token is skipped).
+- ``otel_aa.W004``: a GA token setting is malformed (named, secret masked; that token is skipped).
 - ``otel_aa.W001``: GA settings are present but no token is usable.
 - ``otel_aa.I001``: ``ANALYTICS_DISABLED`` is on: nothing goes to GA.
 - ``otel_aa.W002`` (``check --deploy``): this process has no GA exporter behind the allowlist.
@@ -11,6 +11,7 @@ Checks read settings only; they never touch the network.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -44,11 +45,17 @@ def check_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
     problems_of = getattr(ga_tokens, "token_problems", None)
     if problems_of is not None:
-        # The exporter's own loader, with its problems as data (texts carry no secret).
-        for problem in problems_of():
-            messages.append(Warning(f"Google Analytics token setting: {problem}", id="otel_aa.E001",
-                                    hint="That token is skipped; the others still run."))
-    if any(_configured(name) for name in _TOKEN_SETTINGS) and not ga_tokens.load_tokens():
+        problems = list(problems_of())
+        loaded = ga_tokens.load_tokens()
+    else:
+        # The exporter reports a bad token by logging it (once per process, secret masked):
+        # catch those records while loading, so the check shows the exporter's own words.
+        loaded, problems = _load_capturing(ga_tokens.load_tokens)
+    for problem in problems:
+        # A warning, not an error: an error would stop manage.py migrate and the site itself.
+        messages.append(Warning(f"Google Analytics settings: {problem}", id="otel_aa.W004",
+                                hint="That token is skipped; the others still run."))
+    if any(_configured(name) for name in _TOKEN_SETTINGS) and not loaded:
         messages.append(Warning(
             "Google Analytics settings are present but no token is usable: nothing will be sent.",
             hint="See the error logged by the exporter, or run `manage.py otel_aa_validate`.",
@@ -58,6 +65,27 @@ def check_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 
 # Under --deploy only: manage.py commands (migrate, shell, ...) run checks without otel-aa started.
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _load_capturing(load: Any) -> tuple[list[Any], list[str]]:
+    logger = logging.getLogger("opentelemetry.exporter.google_analytics")
+    handler = _Collect()
+    logger.addHandler(handler)
+    try:
+        loaded = load()
+    finally:
+        logger.removeHandler(handler)
+    prefix = "Google Analytics exporter: "
+    return loaded, [m[len(prefix):] if m.startswith(prefix) else m for m in handler.messages]
+
+
 @register(Tags.compatibility, deploy=True)
 def check_pipeline(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Whether this process exports to GA at all."""

@@ -4,7 +4,8 @@
   export; :func:`analytics_disabled` is what the checks and the start-up log use.
 - ``allianceauth.analytics.models.AnalyticsIdentifier``: the install's ``client_id``.
 - ``allianceauth.analytics.models.AnalyticsTokens``: the admin-managed GA destinations; their
-  GA-V4 tokens with ``send_stats`` receive the daily stats (:func:`aa_stats_tokens`).
+  GA-V4 tokens with ``send_stats`` receive the daily stats (:func:`aa_stats_tokens`), with their
+  ``ignore_paths`` where the AA version still has them (2.x-3.x).
 - ``allianceauth.__version__``: the AA version sent as a user property.
 
 Everything here is defensive: without AA, with AA's tables not migrated yet, or with the database
@@ -95,6 +96,9 @@ def _aa_models() -> Any:
     try:
         from django.apps import apps
 
+        if not apps.ready:
+            # e.g. gunicorn's master under opentelemetry-instrument: Django is set up in the workers.
+            return None
         if not apps.is_installed("allianceauth.analytics"):
             return None
         from allianceauth.analytics import models
@@ -124,7 +128,10 @@ def aa_client_id() -> str | None:
     if models is None:
         return None
     try:
-        row = models.AnalyticsIdentifier.objects.order_by("pk").first()
+        model = models.AnalyticsIdentifier
+        # AA 4+ keeps it as a django-solo singleton; get_solo() is how AA itself reads it.
+        get_solo = getattr(model, "get_solo", None)
+        row = get_solo() if get_solo is not None else model.objects.order_by("pk").first()
         if row is None:
             # AA creates its row in a migration; a missing one means AA isn't migrated yet.
             _log_once("identifier", logging.WARNING,
@@ -159,14 +166,20 @@ def aa_stats_tokens() -> list[Any]:
         return []
     tokens: list[Any] = []
     try:
-        rows = models.AnalyticsTokens.objects.filter(type=AA_GA4_TOKEN_TYPE, send_stats=True)
-        for row in rows.prefetch_related("ignore_paths"):
+        model = models.AnalyticsTokens
+        fields = {f.name for f in model._meta.get_fields()}
+        rows = model.objects.filter(type=AA_GA4_TOKEN_TYPE, send_stats=True)
+        # AA 2.x-3.x had per-token ignore paths (an M2M to AnalyticsPath); AA 4+ dropped them.
+        has_paths = "ignore_paths" in fields
+        if has_paths:
+            rows = rows.prefetch_related("ignore_paths")
+        for row in rows:
             if not row.token or not row.secret:
                 _log_once(f"aa-token-{row.pk}", logging.WARNING,
                           "otel-aa: Alliance Auth analytics token #%s has no measurement id or secret; "
                           "skipped", row.pk)
                 continue
-            paths = tuple(_compile(p.ignore_path) for p in row.ignore_paths.all())
+            paths = tuple(_compile(p.ignore_path) for p in row.ignore_paths.all()) if has_paths else ()
             tokens.append(
                 Token(
                     name=f"aa:{row.name}",

@@ -36,7 +36,17 @@ from otel_aa._guard import guarded
 from otel_aa.privacy import AllowlistSpanProcessor
 from otel_aa.sampling import AnalyticsSampler
 
-__all__ = ["DEFAULT_ENVIRONMENT", "OtelAAConfigurator", "configure", "ensure_configured", "is_configured"]
+__all__ = [
+    "DEFAULT_ENVIRONMENT",
+    "OtelAAConfigurator",
+    "configure",
+    "ensure_configured",
+    "export_span_processor",
+    "ga_metric_reader",
+    "is_configured",
+    "set_default_environment",
+    "user_properties",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -97,10 +107,17 @@ def user_properties() -> dict[str, str]:
 
 def _sampler() -> Sampler:
     """What the SDK would choose from ``OTEL_TRACES_SAMPLER``, wrapped for GA."""
-    from opentelemetry.sdk._configuration import _get_sampler, _import_sampler
     from opentelemetry.sdk.trace import sampling
 
-    inner = _import_sampler(_get_sampler()) or sampling._get_from_env_or_default()
+    try:
+        # The SDK's own choice (entry-point samplers included); private helpers, so guarded.
+        from opentelemetry.sdk._configuration import _get_sampler, _import_sampler
+
+        inner = _import_sampler(_get_sampler()) or sampling._get_from_env_or_default()
+    except (ImportError, AttributeError) as exc:
+        _logger.warning("otel-aa: could not read OTEL_TRACES_SAMPLER the SDK's way (%s); "
+                        "using parentbased_always_on", type(exc).__name__)
+        inner = sampling.ParentBased(sampling.ALWAYS_ON)
     return AnalyticsSampler(inner)
 
 
@@ -121,8 +138,7 @@ def _metrics_without_ga() -> Iterator[bool]:
     try:
         yield True
     finally:
-        assert raw is not None
-        os.environ[OTEL_METRICS_EXPORTER] = raw
+        os.environ[OTEL_METRICS_EXPORTER] = raw or ""
 
 
 def _exporter_args_map() -> dict[type, dict[str, Any]]:
@@ -183,7 +199,11 @@ def ga_metric_reader() -> Any:
 
 @guarded("shutting the daily-stats reader down")
 def _shutdown_ga_reader(reader: Any) -> None:
-    reader.shutdown()
+    # A last chance to send when due (the lease decides), then stop the reader.
+    from otel_aa.hooks import flush_ga_reader, flush_timeout
+
+    flush_ga_reader(reader)
+    reader.shutdown(timeout_millis=int(flush_timeout() * 1000))
 
 
 def _stats_lease() -> Any:

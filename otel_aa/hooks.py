@@ -35,7 +35,10 @@ __all__ = [
     "celery_worker_process_shutdown",
     "connect_celery_signals",
     "django_response_hook",
+    "flush_ga_reader",
     "flush_providers",
+    "flush_timeout",
+    "primary_language",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -217,18 +220,37 @@ def celery_worker_process_shutdown(**kwargs: Any) -> None:
     flush_providers()
 
 
+def flush_timeout() -> float:
+    """:envvar:`OTEL_AA_FLUSH_TIMEOUT`, in seconds."""
+    return float(_settings.resolve(env.OTEL_AA_FLUSH_TIMEOUT, None, env.DEFAULT_FLUSH_TIMEOUT,
+                                   _settings.parse_positive_float))
+
+
+def flush_ga_reader(reader: Any) -> None:
+    """Send the daily stats if the lease says they are due; otherwise don't even collect.
+
+    A forced collection would count rows in the database at every recycled Celery child's exit,
+    only for the lease to refuse the send.
+    """
+    collect_if_due = getattr(reader, "collect_if_due", None)
+    if collect_if_due is not None:
+        collect_if_due()
+    else:
+        reader.force_flush(timeout_millis=int(flush_timeout() * 1000))
+
+
 def flush_providers(timeout_seconds: float | None = None) -> bool:
-    """Flush the global tracer and meter providers (and GA's stats reader) within ``timeout_seconds``."""
+    """Flush the global tracer and meter providers within ``timeout_seconds``, and GA's stats if due."""
     if timeout_seconds is None:
-        timeout_seconds = _settings.resolve(env.OTEL_AA_FLUSH_TIMEOUT, None, env.DEFAULT_FLUSH_TIMEOUT,
-                                            _settings.parse_positive_float)
+        timeout_seconds = flush_timeout()
     deadline = time.monotonic() + timeout_seconds
     ok = True
     from otel_aa.configurator import ga_metric_reader
 
-    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider(), ga_metric_reader()):
-        if provider is None:
-            continue
+    reader = ga_metric_reader()
+    if reader is not None:
+        flush_ga_reader(reader)
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
         force_flush = getattr(provider, "force_flush", None)
         if force_flush is None:
             continue

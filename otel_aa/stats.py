@@ -31,7 +31,6 @@ a second time: :func:`check_daily_stats_beat` (a system check) warns while it is
 from __future__ import annotations
 
 import datetime as _dt
-import logging
 import os
 import threading
 import time
@@ -77,7 +76,6 @@ __all__ = [
     "register_gauges",
 ]
 
-_logger = logging.getLogger(__name__)
 
 # --- what is not an extension ---------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""otel-aa's Django management commands."""

@@ -37,6 +37,7 @@ BIN = Path(sys.executable).parent
 STEP_TIMEOUT = 90
 
 OWN_MEASUREMENT_ID = "G-OTELAA0TEST"
+EXTENSION_APP = "fleetpings"
 AA_MEASUREMENT_ID = "G-AATOKEN0TEST"
 
 
@@ -135,6 +136,9 @@ def _local_settings(root: Path, canaries: Canaries, redis_url: str, prefix: str)
         LOGGING["loggers"]["otel_aa"] = {{"handlers": ["console"], "level": "INFO"}}
         LOGGING["loggers"]["opentelemetry"] = {{"handlers": ["console"], "level": "INFO"}}
 
+        # An admin's own app next to AA's: an extension, for the daily stats.
+        INSTALLED_APPS += ["{EXTENSION_APP}"]
+
         # otel-aa, as its install guide says.
         INSTALLED_APPS += ["otel_aa"]
         CELERYBEAT_SCHEDULE.pop("analytics_daily_stats", None)
@@ -176,6 +180,8 @@ def aa_site(tmp_path_factory: pytest.TempPathFactory, redis_server: Any,
     subprocess.run([str(BIN / "allianceauth"), "start", SITE_NAME, str(root)], cwd=root, env=env,
                    check=True, capture_output=True, timeout=STEP_TIMEOUT)
     settings_dir = root / SITE_NAME
+    (root / EXTENSION_APP).mkdir()
+    (root / EXTENSION_APP / "__init__.py").write_text('"""An admin\'s own Django app."""\n')
     with (settings_dir / "settings" / "local.py").open("a") as fh:
         fh.write(_local_settings(root, canaries, redis_server.url, redis_server.prefix))
     with (settings_dir / "celery.py").open("a") as fh:
@@ -183,6 +189,11 @@ def aa_site(tmp_path_factory: pytest.TempPathFactory, redis_server: Any,
 
     site = AASite(root=root, env=env, canaries=canaries, collector=ga_collector)
     site.manage("migrate", "--no-input")
+    # AA's checks (the settings they require) and otel-aa's (AA's daily-stats beat entry removed).
+    checked = site.manage("check").stderr
+    complaints = [line for line in checked.splitlines()
+                  if "allianceauth.checks.B" in line or "otel_aa." in line]
+    assert not complaints, checked[-4000:]
     site.manage("collectstatic", "--no-input")
     site.ids = site.run_script("populate", {
         "admin_name": canaries.admin_name, "admin_email": canaries.admin_email,
@@ -226,8 +237,6 @@ ZERO_CODE_ENV = {
     # The GA reader asks the daily-stats lease this often (ms); the first send comes soon.
     "OTEL_METRIC_EXPORT_INTERVAL": "1000",
 }
-if os.environ.get("AADEBUG_ENV_TOKENS"):  # TEMP
-    ZERO_CODE_ENV["OTEL_EXPORTER_GA_TOKENS"] = json.dumps([{"name": "own", "measurement_id": OWN_MEASUREMENT_ID, "api_secret": Canaries().ga_secret}])
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,11 @@ from typing import Any
 
 
 def populate(args: dict[str, Any]) -> dict[str, Any]:
+    from allianceauth.analytics.models import AnalyticsTokens
+    from allianceauth.notifications.models import Notification
     from django.contrib.auth.models import Group, User
     from django.db import connection
     from django.test import Client
-
-    from allianceauth.analytics.models import AnalyticsTokens
-    from allianceauth.notifications.models import Notification
 
     admin = User.objects.create_superuser(
         username=args["admin_name"], email=args["admin_email"], password=args["admin_password"]

@@ -15,7 +15,7 @@ import allianceauth
 import pytest
 import requests
 
-from .conftest import AA_MEASUREMENT_ID, OWN_MEASUREMENT_ID, STEP_TIMEOUT, AASite
+from .conftest import AA_MEASUREMENT_ID, EXTENSION_APP, OWN_MEASUREMENT_ID, STEP_TIMEOUT, AASite
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -66,8 +66,9 @@ def _browse(site: AASite, base_url: str) -> list[tuple[str, int, str]]:
     assert get(pilot, "/account/tokens/manage/").status_code == 200
     count = get(pilot, "/user_notifications_count/")  # AA's JSON endpoint: not a page view
     assert count.status_code == 200 and count.headers["Content-Type"].startswith("application/json")
-    missing = get(pilot, f"/no-such-page-{c.missing_group_pk}/")  # AA answers 404s with a redirect
-    assert missing.status_code in (302, 404)
+    # AA's own HTML error page, answered 404: not a page view.
+    missing = get(pilot, f"/no-such-page-{c.missing_group_pk}/")
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/html")
     assert get(pilot, "/").status_code == 302  # AA's index redirects: not a page view
 
     admin = requests.Session()
@@ -92,7 +93,8 @@ def _browse(site: AASite, base_url: str) -> list[tuple[str, int, str]]:
 def _private_values(site: AASite, port: int) -> dict[str, str]:
     c = site.canaries
     values = {
-        "host": c.host, "site name": c.site_name, "loopback address": f"127.0.0.1:{port}", "admin name": c.admin_name,
+        "host": c.host, "site name": c.site_name, "loopback address": f"127.0.0.1:{port}",
+        "admin name": c.admin_name,
         "admin e-mail": c.admin_email, "admin password": c.admin_password, "user name": c.user_name,
         "user e-mail": c.user_email, "user password": c.user_password, "user id": str(c.user_pk),
         "group id": str(c.group_pk), "group name": c.group_name,
@@ -140,14 +142,15 @@ def test_real_alliance_auth(aa_site: AASite, aa_processes: dict[str, Any]) -> No
     expected = site.run_script("expected_stats")
 
     # Every check runs and every problem is reported at once: one run shows all that is wrong.
-    problems = _check_hits(site, collector, expected, port)
+    problems = _check_hits(site, collector, expected, port, seen)
     problems += _check_logs(site, logs, port)
     assert not problems, "\n".join(problems) + "\n\nGA received:\n" + "\n".join(
         f"  {h.query.get('measurement_id')}: {h.body}" for h in collector.requests
     ) + _tails(aa_processes)
 
 
-def _check_hits(site: AASite, collector: Any, expected: dict[str, Any], port: int) -> list[str]:
+def _check_hits(site: AASite, collector: Any, expected: dict[str, Any], port: int,
+                seen: list[tuple[str, int, str]]) -> list[str]:
     problems: list[str] = []
 
     def check(ok: bool, message: str) -> None:
@@ -164,7 +167,8 @@ def _check_hits(site: AASite, collector: Any, expected: dict[str, Any], port: in
     page_views = collector.events("page_view", measurement_id=OWN_MEASUREMENT_ID)
     locations = [_params(e).get("page_location", "") for e in page_views]
     routes = sorted(urlsplit(loc).path for loc in locations)
-    check(routes == EXPECTED_PAGE_ROUTES, f"page views: got {routes}, want {EXPECTED_PAGE_ROUTES}")
+    check(routes == EXPECTED_PAGE_ROUTES,
+          f"page views: got {routes}, want {EXPECTED_PAGE_ROUTES}; requests: {seen}")
     for loc in locations:
         parts = urlsplit(loc)
         check(parts.hostname not in (site.canaries.host, "127.0.0.1") and not parts.query,
@@ -189,14 +193,23 @@ def _check_hits(site: AASite, collector: Any, expected: dict[str, Any], port: in
           and failed[0].get("result") == "DoesNotExist",
           f"remove_users_not_matching_states_from_group events: {failed}")
 
-    # -- daily stats: what AA's own analytics_daily_stats counts, once per token --
-    want = sorted((e["task"], e["label"], e["value"]) for e in expected["events"])
+    # -- daily stats: AA's own counts (what analytics_daily_stats would send), once per token --
+    aa_events = expected["events"]
+    want_install = sorted((e["label"], e["value"]) for e in aa_events if e["task"] == "send_install_stats")
+    aa_extensions = {e["label"] for e in aa_events if e["task"] == "send_extension_stats"}
     for mid in (OWN_MEASUREMENT_ID, AA_MEASUREMENT_ID):
         stats = [_params(e) for e in collector.events("celery_event", measurement_id=mid)
                  if _params(e).get("namespace") == DAILY_STATS_NAMESPACE]
-        got = sorted((p.get("task"), p.get("label"), p.get("value")) for p in stats)
-        check(got == want, f"{mid}: daily stats differ from AA's own analytics_daily_stats:\n"
-                           f"    got  {got}\n    want {want}")
+        install = sorted((p.get("label"), p.get("value")) for p in stats
+                         if p.get("task") == "send_install_stats")
+        check(install == want_install, f"{mid}: send_install_stats differ from AA's own:\n"
+                                       f"    got  {install}\n    want {want_install}")
+        extensions = [p.get("label") for p in stats if p.get("task") == "send_extension_stats"]
+        check(len(extensions) == len(set(extensions)) and EXTENSION_APP in extensions
+              and set(extensions) <= aa_extensions and all(p.get("value") == 1 for p in stats
+                                                           if p.get("task") == "send_extension_stats"),
+              f"{mid}: send_extension_stats {sorted(extensions)}; the admin's app {EXTENSION_APP!r} "
+              f"must be one, and each must be one AA reports too: {sorted(aa_extensions)}")
 
     # -- identity: AA's AnalyticsIdentifier, as AA itself sends it (hex); the AA version --
     check(expected["identifier_hex"] is not None,

@@ -78,3 +78,20 @@ def test_task_events(celery_worker, celery_app, ga, redis_server, site_db, pool,
     for canary in (ARG, RESULT, EXC, "canarysecret-zq7xk"):
         assert canary not in checked, f"{canary} reached a log line"
     assert "Task _site.tasks.add" in log  # the worker's own log was captured
+
+
+def test_code_start_prefork_recycled(celery_worker, celery_app, ga, redis_server, site_db):
+    """``otel_aa.configure()`` in celery.py instead of opentelemetry-instrument."""
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    env = otel_env(redis_server, site_db, ga, extra={"OTEL_AA_TEST_QUEUE": queue,
+                                                     "OTEL_AA_TEST_CODE_START": "1"})
+    for name in ("OTEL_PYTHON_CONFIGURATOR", "OTEL_PYTHON_DISTRO", "OTEL_TRACES_EXPORTER"):
+        env.pop(name)
+    worker = celery_worker(env, "prefork", "--concurrency=1", "--max-tasks-per-child=1", zero_code=False)
+    expected = _send_all(celery_app, queue)
+    ok = ga.wait_for(lambda c: len(c.events("celery_event", "G-MAIN0001")) >= expected, timeout=60)
+    log = worker.stop()
+    assert ok, log[-5000:]
+    tasks = _by_task(ga)
+    assert tasks["add"][0]["value"] == 5 and tasks["fail"][0]["result"] == "ValueError"
+    assert len(ga.events("celery_event", "G-MAIN0001")) == expected

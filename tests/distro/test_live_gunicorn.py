@@ -194,8 +194,9 @@ def test_otlp_allowlist_setting_reduces_otlp_spans_too(gunicorn, ga, otlp, redis
 
 
 def test_each_forked_worker_exports(gunicorn, ga, redis_server, site_db):
-    import redis
     from concurrent.futures import ThreadPoolExecutor
+
+    import redis
 
     proc, base = gunicorn(otel_env(redis_server, site_db, ga))
     client = redis.Redis.from_url(redis_server.url)
@@ -239,3 +240,15 @@ def test_daily_stats_once_per_install_and_otlp_metrics(gunicorn, ga, otlp, redis
     assert ga.wait_for(lambda c: len(stats(c)) >= 1, timeout=20), log[-4000:]
     labels = [e["params"]["label"] for e in stats(ga) if e["params"]["task"] == "send_install_stats"]
     assert labels.count("existence") == 1, labels
+    # Every hit, from whichever process, carries the install's one stored client_id.
+    assert {h.body["client_id"] for h in ga.hits} == {_install_identity(site_db)}
+
+
+def _install_identity(db) -> str:
+    import sqlite3
+    import uuid
+
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT identifier FROM otel_aa_installidentity").fetchall()
+    assert len(rows) == 1, rows
+    return str(uuid.UUID(rows[0][0]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,21 @@ def make_install(tmp_path: Path, redis_server: Any, collector: GACollector) -> I
     finally:
         for install in made:
             install.close()
+
+
+@pytest.fixture
+def mariadb_database() -> Iterator[str]:
+    """A fresh database on the machine's MariaDB (127.0.0.1:3306, root), dropped afterwards."""
+    MySQLdb = pytest.importorskip("MySQLdb")
+    try:
+        connection = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=5)
+    except MySQLdb.OperationalError:
+        pytest.skip("no MariaDB on 127.0.0.1:3306")
+    name = f"otelaa_stats_{uuid.uuid4().hex[:10]}"
+    cursor = connection.cursor()
+    cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield name
+    finally:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.close()

@@ -1,17 +1,19 @@
 """Once a day per install, however many processes: real OS processes racing for the lease.
 
-Each "install" is a SQLite file plus a Redis key prefix shared by its child processes, as gunicorn
-workers, Celery workers and beat share AA's database and Redis. The children start their GA metric
-pipeline together on the test's ``go`` and flush it at once (the start-up send); the collector
-then tells how many sets of daily stats went out.
+Each "install" is a SQLite file (or a MariaDB database) plus a Redis key prefix shared by its child
+processes, as gunicorn workers, Celery workers and beat share AA's database and Redis. The
+children start their GA metric pipeline together on the test's ``go`` and flush it at once (the
+start-up send); the collector then tells how many sets of daily stats went out.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,7 +87,7 @@ def test_racing_processes_send_one_set_per_interval_through_redis(
     # phases below take a fraction of the interval even on a busy machine.
     first = [install.start("serve") for _ in range(4)]
     restarted = [install.start("serve") for _ in range(3)]
-    later = [install.start("serve")]
+    later = [install.start("serve") for _ in range(3)]
     for child in first + restarted + later:
         child.expect("ready")
     client = _redis(install)
@@ -106,7 +108,8 @@ def test_racing_processes_send_one_set_per_interval_through_redis(
         assert client.pttl(key) > 0, "inconclusive: the lease expired before the restart was checked"
         assert _sets(collector) == {MAIN_ID: 1, OTHER_ID: 1, OFF_ID: 0}
 
-        # 3. Once the lease has expired (Redis's own clock), the next start sends one more set.
+        # 3. Once the lease has expired (Redis's own clock), three processes starting together send
+        # one more set.
         assert _wait_until(lambda: not client.exists(key), timeout=interval + STEP_TIMEOUT)
         _go(later)
         assert _sets(collector) == {MAIN_ID: 2, OTHER_ID: 2, OFF_ID: 0}
@@ -117,16 +120,21 @@ def test_racing_processes_send_one_set_per_interval_through_redis(
     assert not collector.invalid
 
 
+@pytest.mark.parametrize("database", ["sqlite", "mariadb"])
 def test_racing_processes_share_the_database_lease_when_the_cache_is_per_process(
-    make_install: Any, collector: GACollector
+    make_install: Any, collector: GACollector, request: pytest.FixtureRequest, database: str
 ) -> None:
-    install: Install = make_install(cache="locmem", interval=86400)
+    env = {}
+    if database == "mariadb":
+        env["STATS_TEST_MYSQL_DB"] = request.getfixturevalue("mariadb_database")
+    install: Install = make_install(cache="locmem", interval=86400, **env)
     first = [install.start("serve") for _ in range(4)]
     restarted = [install.start("serve") for _ in range(2)]
-    later = [install.start("serve")]
+    later = [install.start("serve") for _ in range(3)]
     for child in first + restarted + later:
         child.expect("ready")
 
+    # Four processes race for a missing row: one INSERT wins.
     _go(first)
     assert _sets(collector) == {MAIN_ID: 1, OTHER_ID: 1, OFF_ID: 0}
     assert {summary["backend"] for summary in _stop(first)} == {"database"}
@@ -137,11 +145,28 @@ def test_racing_processes_share_the_database_lease_when_the_cache_is_per_process
     _stop(restarted)
     assert _sets(collector) == {MAIN_ID: 1, OTHER_ID: 1, OFF_ID: 0}
 
-    # A day later (by the lease's clock), one more set.
+    # A day later (by the lease's clock), three processes race for the expired row: one more set.
     install.advance_clock(86400)
     _go(later)
     _stop(later)
     assert _sets(collector) == {MAIN_ID: 2, OTHER_ID: 2, OFF_ID: 0}
+
+
+def test_the_readers_own_timer_sends_soon_after_start_and_only_once(
+    make_install: Any, collector: GACollector
+) -> None:
+    install: Install = make_install(cache="redis")
+    children = [install.start("serve", STATS_TEST_NO_FLUSH="1", STATS_TEST_CHECK_MILLIS="100")
+                for _ in range(2)]
+    for child in children:
+        child.expect("ready")
+    _go(children)
+    assert collector.wait_for(lambda c: existence_count(c, MAIN_ID) >= 1, timeout=STEP_TIMEOUT)
+    for child in children:
+        child.expect("ticked")  # each reader has checked the lease five times by now
+    assert _sets(collector) == {MAIN_ID: 1, OTHER_ID: 1, OFF_ID: 0}
+    _stop(children)
+    assert _sets(collector) == {MAIN_ID: 1, OTHER_ID: 1, OFF_ID: 0}
 
 
 @pytest.mark.parametrize("cache", ["redis", "locmem"])
@@ -168,13 +193,23 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_redis_down_sends_nothing_and_logs_once(make_install: Any, collector: GACollector) -> None:
-    install: Install = make_install(cache="redis")
-    child = install.start("serve", OTEL_AA_TEST_REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
+@pytest.mark.parametrize("failure", ["redis down", "lease table missing"])
+def test_a_lease_that_cannot_be_taken_sends_nothing_and_logs_once(
+    make_install: Any, collector: GACollector, tmp_path: Path, failure: str
+) -> None:
+    if failure == "redis down":
+        install: Install = make_install(cache="redis")
+        env = {"OTEL_AA_TEST_REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0"}
+    else:
+        install = make_install(cache="locmem", migrate=False)
+        empty = tmp_path / "empty.sqlite3"
+        sqlite3.connect(empty).close()  # the database is there, otel-aa's tables are not
+        env = {"STATS_TEST_DB": str(empty)}
+    child = install.start("serve", **env)
     child.expect("ready")
-    _go([child])
-    _stop([child])
-    assert collector.hits == []
+    _go([child])  # the start-up flush asks the lease
+    _stop([child])  # and so does the last collection at shutdown
+    assert collector.requests == []
     lease_lines = [line for line in child.stderr.splitlines() if "daily-stats lease" in line]
     assert len(lease_lines) == 1, child.stderr
     assert "Traceback" not in child.stderr
@@ -188,8 +223,6 @@ def test_payload_matches_the_design_field_by_field(make_install: Any, collector:
     child.expect("ready")
     _go([child])
     _stop([child])
-
-    import sqlite3
 
     with sqlite3.connect(install.db) as db:
         (identifier,) = db.execute("SELECT identifier FROM otel_aa_installidentity").fetchone()

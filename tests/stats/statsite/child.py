@@ -11,8 +11,9 @@ Modes:
 - ``periodictask NAME``: add AA's daily-stats task to django-celery-beat's periodic tasks.
 - ``serve``: print ``ready``; on ``go``, start a GA metric pipeline (``GoogleAnalyticsMetricReader``
   over ``GoogleAnalyticsMetricExporter`` with :class:`otel_aa.stats.DjangoLease`), flush it once
-  (a start-up send, if due) and print ``flushed``; on ``stop`` (or end of input), shut it down
-  and print ``done`` with a JSON summary.
+  (a start-up send, if due; not with ``STATS_TEST_NO_FLUSH=1``) and print ``flushed``; print
+  ``ticked`` once the reader's timer has asked the lease five times; on ``stop`` (or end of
+  input), shut it down and print ``done`` with a JSON summary.
 - ``observe``: collect the gauges twice with an in-memory reader and print them as JSON.
 - ``configure``: start otel-aa the code way (``otel_aa.configure()``), print ``ready``, on
   ``flush`` flush the global meter provider and print ``flushed``, on ``stop`` shut down.
@@ -114,7 +115,19 @@ def _pipeline(check_millis: float) -> tuple[Any, Any]:
     from otel_aa.configurator import user_properties
     from otel_aa.stats import DjangoLease, register_gauges
 
-    lease = DjangoLease(clock=_clock)
+    class CountingLease(DjangoLease):
+        """Says ``ticked`` once the reader has asked :meth:`due` five times (its own timer)."""
+
+        asked = 0
+
+        def due(self) -> bool:
+            answer = super().due()
+            CountingLease.asked += 1
+            if CountingLease.asked == 5:
+                _say("ticked")
+            return answer
+
+    lease = CountingLease(clock=_clock)
     exporter = GoogleAnalyticsMetricExporter(
         client_id=identity.client_id, user_properties=user_properties, lease=lease
     )
@@ -130,7 +143,8 @@ def serve() -> None:
     if not _wait_for("go"):
         return
     provider, lease = _pipeline(check_millis)
-    flushed = provider.force_flush(timeout_millis=30_000)
+    # Without the flush, only the reader's own timer sends (STATS_TEST_CHECK_MILLIS).
+    flushed = os.environ.get("STATS_TEST_NO_FLUSH") == "1" or provider.force_flush(timeout_millis=30_000)
     _say("flushed")
     _wait_for("stop")
     provider.shutdown(timeout_millis=30_000)
@@ -176,21 +190,19 @@ def configure() -> None:
     configurator.configure()
     _say("ready")
     provider: Any = metrics.get_meter_provider()
-    # The SDK's MeterProvider.force_flush()/shutdown() only reach the readers given to its
-    # constructor, not those added later with add_metric_reader() (as the GA reader is): flush
-    # and shut down every registered reader here.
-    readers = list(provider._all_metric_readers)
+    ga_reader = configurator.ga_metric_reader()
+    assert ga_reader is not None, "otel_aa.configure() added no GA metric reader"
     for line in sys.stdin:
         if line.strip() == "flush":
-            for reader in readers:
-                reader.force_flush(timeout_millis=30_000)
+            # The GA reader was added after the provider was made: the provider's own flush
+            # doesn't reach it, so it is flushed by itself, as otel-aa's hooks do.
+            provider.force_flush(timeout_millis=30_000)
+            ga_reader.force_flush(timeout_millis=30_000)
             _say("flushed")
         elif line.strip() == "stop":
             break
     provider.shutdown()
-    for reader in readers:
-        reader.shutdown()
-    _say("done")
+    _say("done")  # the GA reader shuts down at exit (otel-aa's atexit hook)
 
 
 def beatcheck() -> None:

@@ -1,6 +1,7 @@
 """Settings of the daily-stats test site, read from the environment the test gives each child.
 
-- ``STATS_TEST_DB``: the SQLite file (shared by the processes of one "install").
+- ``STATS_TEST_DB``: the SQLite file (shared by the processes of one "install"), unless
+  ``STATS_TEST_MYSQL_DB`` names a database on the machine's MariaDB (127.0.0.1, root).
 - ``STATS_TEST_CACHE``: ``redis`` (default; ``OTEL_AA_TEST_REDIS_URL`` and a key prefix from
   ``OTEL_AA_TEST_REDIS_PREFIX`` plus ``STATS_TEST_INSTALL``) or ``locmem`` (per process: the
   lease falls back to the database).
@@ -44,14 +45,27 @@ if os.environ.get("STATS_TEST_CELERY_BEAT_DB") == "1":
     # django-celery-beat, whose DatabaseScheduler AA's beat runs on.
     INSTALLED_APPS += ["django_celery_beat"]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ["STATS_TEST_DB"],
-        # Processes racing for the lease queue on SQLite's write lock instead of failing.
-        "OPTIONS": {"timeout": 20},
+if os.environ.get("STATS_TEST_MYSQL_DB"):
+    # The machine's MariaDB, as many AA installs run; a database made for this test.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": os.environ["STATS_TEST_MYSQL_DB"],
+            "HOST": "127.0.0.1",
+            "PORT": os.environ.get("STATS_TEST_MYSQL_PORT", "3306"),
+            "USER": "root",
+            "OPTIONS": {"charset": "utf8mb4", "connect_timeout": 5},
+        }
     }
-}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ["STATS_TEST_DB"],
+            # Processes racing for the lease queue on SQLite's write lock instead of failing.
+            "OPTIONS": {"timeout": 20},
+        }
+    }
 
 if os.environ.get("STATS_TEST_CACHE", "redis") == "locmem":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

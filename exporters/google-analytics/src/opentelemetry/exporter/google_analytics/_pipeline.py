@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -13,6 +14,8 @@ import requests
 from opentelemetry.exporter.google_analytics import environment_variables as env
 from opentelemetry.exporter.google_analytics._log import log_once, log_per_window
 from opentelemetry.exporter.google_analytics._settings import (
+    _MISSING,
+    django_setting,
     parse_bool,
     parse_positive_float,
     parse_str,
@@ -50,14 +53,43 @@ def process_client_id() -> str:
 
 
 def _django_debug() -> bool:
-    from opentelemetry.exporter.google_analytics._settings import _MISSING, django_setting
-
     debug = django_setting("DEBUG")
     return bool(debug) if debug is not _MISSING else False
 
 
+# Every setting the pipeline reads; a change in any of them (an env var, or Django becoming
+# configured after the exporter was built, as under ``opentelemetry-instrument``) rebuilds it.
+_WATCHED_SETTINGS = (
+    env.OTEL_EXPORTER_GA_TOKENS, env.OTEL_EXPORTER_GA_MEASUREMENT_ID, env.OTEL_EXPORTER_GA_API_SECRET,
+    env.OTEL_EXPORTER_GA_PAGE_VIEWS, env.OTEL_EXPORTER_GA_CELERY_EVENTS,
+    env.OTEL_EXPORTER_GA_DAILY_STATS, env.OTEL_EXPORTER_GA_IGNORE_PATHS, env.OTEL_EXPORTER_GA_ENDPOINT,
+    env.OTEL_EXPORTER_GA_TIMEOUT, env.OTEL_EXPORTER_GA_VALIDATE, env.OTEL_EXPORTER_GA_CLIENT_ID,
+    "DEBUG",
+)
+
+TokenSource = Callable[[], Iterable[Token]]
+
+
+def _fingerprint() -> tuple[Any, ...]:
+    """The raw values of the watched settings: cheap to take, compared at every export."""
+    values: list[Any] = []
+    for name in _WATCHED_SETTINGS:
+        setting = django_setting(name)
+        try:
+            hash(setting)
+        except TypeError:
+            setting = repr(setting)  # lists and dicts from settings.py; compared, never logged
+        values.append((os.environ.get(name), setting))
+    return tuple(values)
+
+
 class _Pipeline:
-    """Tokens + identity + transport; turns sanitized events into delivered requests."""
+    """Tokens + identity + transport; turns sanitized events into delivered requests.
+
+    Settings are resolved when first needed and again whenever one of them changes, never only at
+    construction: under ``opentelemetry-instrument`` the exporter is built before Django has
+    loaded its settings, and the admin's tokens usually live there.
+    """
 
     def __init__(
         self,
@@ -74,24 +106,65 @@ class _Pipeline:
         client_id: ClientId | None,
         user_properties: UserProperties | None,
         session: requests.Session | None,
+        token_source: TokenSource | None = None,
     ) -> None:
         self.drops = DropCounter()
-        self.tokens: list[Token] = load_tokens(tokens, measurement_id, api_secret, page_views,
-                                               celery_events, daily_stats, ignore_paths)
-        endpoint_value = resolve(env.OTEL_EXPORTER_GA_ENDPOINT, endpoint, env.DEFAULT_ENDPOINT,
-                                 parse_str)
-        timeout_value = resolve(env.OTEL_EXPORTER_GA_TIMEOUT, timeout, env.DEFAULT_TIMEOUT,
-                                parse_positive_float)
-        validate_value = resolve(env.OTEL_EXPORTER_GA_VALIDATE, validate, None, parse_bool)
-        if validate_value is None:
-            validate_value = _django_debug()
-        self.transport = _Transport(endpoint_value, timeout_value, validate_value, session)
-        self._client_id_source: ClientId | None = resolve(
-            env.OTEL_EXPORTER_GA_CLIENT_ID, client_id, None, parse_str)
+        self._token_args = (tokens, measurement_id, api_secret, page_views, celery_events,
+                            daily_stats, ignore_paths)
+        self._endpoint_arg, self._timeout_arg, self._validate_arg = endpoint, timeout, validate
+        self._client_id_arg = client_id
+        self._token_source = token_source
+        self._session_arg = session
+        self._fingerprint: tuple[Any, ...] | None = None
+        self._lock = threading.Lock()
+        self._tokens: list[Token] = []
+        self.transport: _Transport = _Transport(env.DEFAULT_ENDPOINT, env.DEFAULT_TIMEOUT, False,
+                                                session)
+        self._client_id_source: ClientId | None = None
         self._client_id: str | None = None
         self._user_properties_source = user_properties
         self._user_properties: dict[str, dict[str, Any]] | None = None
         self.requests_sent = 0
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Resolve the settings again if any of them changed since the last time."""
+        fingerprint = _fingerprint()
+        if fingerprint == self._fingerprint:
+            return
+        with self._lock:
+            if fingerprint == self._fingerprint:
+                return
+            self._tokens = load_tokens(*self._token_args)
+            endpoint = resolve(env.OTEL_EXPORTER_GA_ENDPOINT, self._endpoint_arg, env.DEFAULT_ENDPOINT,
+                               parse_str)
+            timeout = resolve(env.OTEL_EXPORTER_GA_TIMEOUT, self._timeout_arg, env.DEFAULT_TIMEOUT,
+                              parse_positive_float)
+            validate = resolve(env.OTEL_EXPORTER_GA_VALIDATE, self._validate_arg, None, parse_bool)
+            if validate is None:
+                validate = _django_debug()
+            self.transport.configure(endpoint, timeout, validate)
+            source = resolve(env.OTEL_EXPORTER_GA_CLIENT_ID, self._client_id_arg, None, parse_str)
+            if source != self._client_id_source:
+                self._client_id_source, self._client_id = source, None
+            self._fingerprint = fingerprint
+
+    @property
+    def tokens(self) -> list[Token]:
+        """The configured tokens, plus those ``token_source`` gives now (read at each call)."""
+        self.refresh()
+        if self._token_source is None:
+            return self._tokens
+        try:
+            extra = list(self._token_source())
+        except Exception as exc:
+            log_per_window("token_source", logging.WARNING,
+                           "Google Analytics exporter: the token source failed (%s); sending to "
+                           "the configured tokens only", type(exc).__name__)
+            return self._tokens
+        known = {(t.measurement_id, t.api_secret) for t in self._tokens}
+        return self._tokens + [t for t in extra if isinstance(t, Token)
+                               and (t.measurement_id, t.api_secret) not in known]
 
     def __repr__(self) -> str:
         return f"tokens={self.tokens!r}, transport={self.transport!r}"
@@ -180,13 +253,14 @@ class _Pipeline:
         """The request bodies ``events`` would be sent in (for one token that admits them all)."""
         return list(self._bodies([_serialize(e) for e in events]))
 
-    def deliver(self, events: list[GAEvent]) -> bool:
+    def deliver(self, events: list[GAEvent], tokens: Sequence[Token] | None = None) -> bool:
         """Send sanitized ``events`` to every token that admits them. Return whether all went."""
-        if not events or not self.tokens or self.disabled():
+        tokens = self.tokens if tokens is None else tokens
+        if not events or not tokens or self.disabled():
             return True
         fragments: dict[int, bytes] = {}
         ok = True
-        for token in self.tokens:
+        for token in tokens:
             chosen = []
             for index, event in enumerate(events):
                 if token.admits(event):

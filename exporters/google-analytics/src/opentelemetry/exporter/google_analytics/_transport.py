@@ -146,6 +146,17 @@ class _Transport:
 
             os.register_at_fork(after_in_child=_after_in_child)
 
+    def configure(self, endpoint: str, timeout: float, validate: bool) -> None:
+        """Point at another endpoint, timeout or mode (the settings changed); keeps shutdown state."""
+        target = debug_endpoint(endpoint) if validate else endpoint
+        self.timeout, self.validate = timeout, validate
+        if target != self.endpoint:
+            self.endpoint = target
+            if self._own_session:
+                old, self._session = self._session, self._new_session(target)
+                old.close()
+            self._templates = {}
+
     def __repr__(self) -> str:
         return f"_Transport(endpoint={self.endpoint!r}, timeout={self.timeout}, validate={self.validate})"
 

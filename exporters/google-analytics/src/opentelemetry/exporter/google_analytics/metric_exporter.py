@@ -16,6 +16,7 @@ from opentelemetry.exporter.google_analytics import environment_variables as env
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics._pipeline import (
     ClientId,
+    TokenSource,
     UserProperties,
     _Pipeline,
     build_pipeline,
@@ -118,6 +119,7 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
         client_id: ClientId | None = None,
         user_properties: UserProperties | None = None,
         session: requests.Session | None = None,
+        token_source: TokenSource | None = None,
         stats_interval: float | None = None,
         lease: SendLease | None = None,
     ) -> None:
@@ -131,6 +133,7 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
             page_views=page_views, celery_events=celery_events, daily_stats=daily_stats,
             ignore_paths=ignore_paths, endpoint=endpoint, timeout=timeout, validate=validate,
             client_id=client_id, user_properties=user_properties, session=session,
+            token_source=token_source,
         ))
         try:
             self.stats_interval = resolve(env.OTEL_EXPORTER_GA_STATS_INTERVAL, stats_interval,
@@ -153,16 +156,19 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
         if self._shutdown:
             return MetricExportResult.FAILURE
         pipeline = self._pipeline
-        if pipeline is None or not pipeline.tokens:
+        if pipeline is None:
             return MetricExportResult.SUCCESS
         try:
+            tokens = pipeline.tokens
+            if not tokens:
+                return MetricExportResult.SUCCESS
             events = pipeline.sanitize(metrics_to_events(metrics_data))
             # No stats in this collection (another reader's metrics, or none yet): keep the lease.
-            if not events or not any(t.admits(e) for t in pipeline.tokens for e in events):
+            if not events or not any(t.admits(e) for t in tokens for e in events):
                 return MetricExportResult.SUCCESS
             if not self.lease.acquire():
                 return MetricExportResult.SUCCESS
-            ok = pipeline.deliver(events)
+            ok = pipeline.deliver(events, tokens)
             if not ok:
                 self.lease.release()
         except Exception as exc:

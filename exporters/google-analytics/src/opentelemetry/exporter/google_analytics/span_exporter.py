@@ -10,6 +10,7 @@ import requests
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics._pipeline import (
     ClientId,
+    TokenSource,
     UserProperties,
     _Pipeline,
     build_pipeline,
@@ -50,12 +51,14 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
         client_id: ClientId | None = None,
         user_properties: UserProperties | None = None,
         session: requests.Session | None = None,
+        token_source: TokenSource | None = None,
     ) -> None:
         self._pipeline: _Pipeline | None = build_pipeline(dict(
             tokens=tokens, measurement_id=measurement_id, api_secret=api_secret,
             page_views=page_views, celery_events=celery_events, daily_stats=daily_stats,
             ignore_paths=ignore_paths, endpoint=endpoint, timeout=timeout, validate=validate,
             client_id=client_id, user_properties=user_properties, session=session,
+            token_source=token_source,
         ))
         self._shutdown = False
 
@@ -71,11 +74,14 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
         if self._shutdown:
             return SpanExportResult.FAILURE
         pipeline = self._pipeline
-        if pipeline is None or not pipeline.tokens:
+        if pipeline is None:
             return SpanExportResult.SUCCESS
         try:
+            tokens = pipeline.tokens
+            if not tokens:
+                return SpanExportResult.SUCCESS
             events = pipeline.sanitize(span_to_event(span) for span in spans)
-            ok = pipeline.deliver(events)
+            ok = pipeline.deliver(events, tokens)
         except Exception as exc:
             log_per_window(f"span-export:{type(exc).__name__}", logging.ERROR,
                            "Google Analytics span export failed unexpectedly (%s)",
