@@ -7,6 +7,7 @@ jobs, CPU frequency) lands on every variant alike. Only one child works at a tim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -58,10 +59,8 @@ class Worker:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
                 self.ask("quit")
-            except (OSError, RuntimeError, ValueError):
-                pass
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -92,7 +91,7 @@ def interleave(workers: Sequence[Worker], rounds: int, command: str, **args: Any
     """Run ``rounds`` rounds, each asking every worker once, the order rotated every round."""
     results: dict[str, list[Any]] = {w.variant: [] for w in workers}
     for r in range(rounds):
-        order = list(workers[r % len(workers):]) + list(workers[: r % len(workers)])
+        order = list(workers[r % len(workers) :]) + list(workers[: r % len(workers)])
         for worker in order:
             results[worker.variant].append(worker.ask(command, **args))
     return results
@@ -111,7 +110,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table (so it pastes into docs/performance.md as is)."""
     cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in cells]
     lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
     return "\n".join(lines)
 

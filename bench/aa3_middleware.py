@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchsite.models import AnalyticsIdentifier, AnalyticsTokens
+from benchsite.tasks import send_ga_tracking_web_view
 from bs4 import BeautifulSoup
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-
-from benchsite.models import AnalyticsIdentifier, AnalyticsTokens
-from benchsite.tasks import send_ga_tracking_web_view
 
 # AA sent this when the browser sent no User-Agent.
 _FALLBACK_USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"

@@ -35,19 +35,30 @@ def make_spans(n: int) -> list[ReadableSpan]:
     routes = ["", "character/<int:character_id>/", "^fleet/(?P<fleet_id>[0-9]+)/$", "srp/<int:pk>/"]
     for i in range(n):
         if i % 4 == 3:
-            with tracer.start_as_current_span("run/allianceauth.eveonline.tasks.update_character",
-                                              kind=SpanKind.CONSUMER,
-                                              attributes={"celery.action": "run",
-                                                          "celery.task_name":
-                                                              "allianceauth.eveonline.tasks.update_character"}):
+            with tracer.start_as_current_span(
+                "run/allianceauth.eveonline.tasks.update_character",
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "celery.action": "run",
+                    "celery.task_name": "allianceauth.eveonline.tasks.update_character",
+                },
+            ):
                 pass
         else:
-            with tracer.start_as_current_span("GET", kind=SpanKind.SERVER, attributes={
-                "http.request.method": "GET", "http.response.status_code": 200,
-                "http.route": routes[i % len(routes)], "ga.page.content_type": "text/html",
-                "ga.page.title": "Alliance Auth - Dashboard", "ga.page.language": "en-us",
-                "url.full": "https://aa.example.org/x?y=z", "client.address": "203.0.113.7",
-            }):
+            with tracer.start_as_current_span(
+                "GET",
+                kind=SpanKind.SERVER,
+                attributes={
+                    "http.request.method": "GET",
+                    "http.response.status_code": 200,
+                    "http.route": routes[i % len(routes)],
+                    "ga.page.content_type": "text/html",
+                    "ga.page.title": "Alliance Auth - Dashboard",
+                    "ga.page.language": "en-us",
+                    "url.full": "https://aa.example.org/x?y=z",
+                    "client.address": "203.0.113.7",
+                },
+            ):
                 pass
     spans = list(memory.get_finished_spans())
     provider.shutdown()
@@ -65,21 +76,25 @@ def _serve(validate_hits: bool, cpu: int | None, conn: Connection) -> None:
         conn.send((len(hits), sum(len(h.events) for h in hits), len(ga.invalid)))
 
 
-def run(spans: list[ReadableSpan], tokens: int, validate_hits: bool, batch: int,
-        cpu: int | None) -> tuple[float, float, int]:
+def run(
+    spans: list[ReadableSpan], tokens: int, validate_hits: bool, batch: int, cpu: int | None
+) -> tuple[float, float, int]:
     here, there = multiprocessing.Pipe()
     server = multiprocessing.Process(target=_serve, args=(validate_hits, cpu, there), daemon=True)
     server.start()
     try:
         endpoint = here.recv()
         exporter = GoogleAnalyticsSpanExporter(
-            tokens=[{"name": f"t{i}", "measurement_id": f"G-BENCH{i:04d}", "api_secret": "bench-secret"}
-                    for i in range(tokens)],
-            endpoint=endpoint, client_id="bench",
+            tokens=[
+                {"name": f"t{i}", "measurement_id": f"G-BENCH{i:04d}", "api_secret": "bench-secret"}
+                for i in range(tokens)
+            ],
+            endpoint=endpoint,
+            client_id="bench",
         )
         started = time.perf_counter()
         for start in range(0, len(spans), batch):
-            exporter.export(spans[start:start + batch])
+            exporter.export(spans[start : start + batch])
         elapsed = time.perf_counter() - started
         exporter.shutdown()
         here.send("done")
@@ -105,14 +120,20 @@ def main() -> None:
     spans = make_spans(args.events)
     rows = []
     for batch, tokens, validate_hits in ((512, 1, False), (500, 1, False), (500, 2, False), (500, 1, True)):
-        best = max((run(spans, tokens, validate_hits, batch, cpu) for _ in range(args.repeat)),
-                   key=lambda row: row[0])
+        best = max(
+            (run(spans, tokens, validate_hits, batch, cpu) for _ in range(args.repeat)),
+            key=lambda row: row[0],
+        )
         rate, per_1000, invalid = best
         rows.append((batch, tokens, "yes" if validate_hits else "no", rate, per_1000, invalid))
-    print(f"{args.events} events (3/4 page views, 1/4 Celery runs); exporter and collector on one core;"
-          f" best of {args.repeat}")
-    print(f"{'batch':>5}  {'tokens':>6}  {'GA validates':>12}  {'events/s':>10}  "
-          f"{'req/1000 ev/token':>17}  invalid")
+    print(
+        f"{args.events} events (3/4 page views, 1/4 Celery runs); exporter and collector on one core;"
+        f" best of {args.repeat}"
+    )
+    print(
+        f"{'batch':>5}  {'tokens':>6}  {'GA validates':>12}  {'events/s':>10}  "
+        f"{'req/1000 ev/token':>17}  invalid"
+    )
     for batch, tokens, validating, rate, per_1000, invalid in rows:
         print(f"{batch:>5}  {tokens:>6}  {validating:>12}  {rate:>10,.0f}  {per_1000:>17.1f}  {invalid:>7}")
 

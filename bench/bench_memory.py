@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import closed_port, platform_line, table  # noqa: E402
-from bench_request import ga_tokens  # noqa: E402
+from _common import closed_port, platform_line, table
+from bench_request import ga_tokens
 
 
 def rss_mb() -> float:
@@ -37,7 +37,9 @@ def rss_mb() -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=20_000)
@@ -59,9 +61,10 @@ def main() -> int:
     import django
 
     django.setup()
-    import otel_aa
     from opentelemetry import trace
     from opentelemetry.trace import SpanKind
+
+    import otel_aa
 
     otel_aa.configure()
     tracer = trace.get_tracer("bench.memory")
@@ -100,13 +103,20 @@ def main() -> int:
         rss = rss_mb()
         peak = max(peak, rss)
         elapsed = time.perf_counter() - start
-        rows.append([f"{done:,}", f"{rss:.1f}", f"{rss - base:+.1f}", f"{elapsed:.0f}", f"{elapsed / done * 1e6:.1f}"])
+        rows.append(
+            [f"{done:,}", f"{rss:.1f}", f"{rss - base:+.1f}", f"{elapsed:.0f}", f"{elapsed / done * 1e6:.1f}"]
+        )
     print(platform_line())
-    print(f"{done:,} page-view spans through otel-aa's GA pipeline, GA unreachable, after {args.warmup:,} warm-up\n")
+    print(
+        f"{done:,} page-view spans through otel-aa's GA pipeline, GA unreachable, "
+        f"after {args.warmup:,} warm-up\n"
+    )
     print(table(["spans", "RSS MB", "vs after warm-up", "seconds", "us/span"], rows))
     growth = peak - base
-    print(f"\nRSS after warm-up {base:.1f} MB, peak {peak:.1f} MB: growth {growth:+.1f} MB "
-          f"(target <= +20 MB: {'ok' if growth <= 20 else 'MISSED'})")
+    print(
+        f"\nRSS after warm-up {base:.1f} MB, peak {peak:.1f} MB: growth {growth:+.1f} MB "
+        f"(target <= +20 MB: {'ok' if growth <= 20 else 'MISSED'})"
+    )
     sys.stdout.flush()
     # With GA unreachable the SDK's shutdown would wait out a retry budget: leave without it.
     os._exit(0)

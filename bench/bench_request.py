@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     Worker,
     broker_messages,
     closed_port,
@@ -163,9 +163,13 @@ def _cheaper_hooks() -> None:
         if "@" in text:
             text = privacy._EMAIL.sub(privacy.REDACTED, text)
         if any(c.isdigit() for c in text):
-            text = privacy._IPV4.sub(lambda m: privacy.REDACTED if privacy._is_ip(m.group(0)) else m.group(0), text)
+            text = privacy._IPV4.sub(
+                lambda m: privacy.REDACTED if privacy._is_ip(m.group(0)) else m.group(0), text
+            )
         if ":" in text:
-            text = privacy._IPV6.sub(lambda m: privacy.REDACTED if privacy._is_ip(m.group(0)) else m.group(0), text)
+            text = privacy._IPV6.sub(
+                lambda m: privacy.REDACTED if privacy._is_ip(m.group(0)) else m.group(0), text
+            )
         folded = text.casefold()
         pieces = {str(p).strip() for p in remove if p is not None}
         for piece in sorted(pieces, key=len, reverse=True):
@@ -295,7 +299,9 @@ def start_collector() -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--variants", default="abcdefg")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--per-round", type=int, default=150)
@@ -377,7 +383,7 @@ def report(
             ]
         )
     base = med.get("a")
-    for row, v in zip(rows, variants):
+    for row, v in zip(rows, variants, strict=True):
         row.append("-" if base is None or v == "a" else f"{med[v] - base:+.0f}")
     print(platform_line())
     print(
@@ -386,7 +392,15 @@ def report(
     )
     print(
         table(
-            ["", "variant", "median us/req", "p90 us", "round medians", "wall us/req incl. flush", "over (a)"],
+            [
+                "",
+                "variant",
+                "median us/req",
+                "p90 us",
+                "round medians",
+                "wall us/req incl. flush",
+                "over (a)",
+            ],
             rows,
         )
     )
@@ -404,7 +418,9 @@ def report(
     for p in "fg":
         if {"a", "b", p} <= set(med):
             r = (med[p] - med["a"]) / max(med["b"] - med["a"], 1e-9)
-            checks.append([f"({p}-a) / (b-a)", f"{r:.2f}", "<= 1.2 (proposal)", "ok" if r <= 1.2 else "MISSED"])
+            checks.append(
+                [f"({p}-a) / (b-a)", f"{r:.2f}", "<= 1.2 (proposal)", "ok" if r <= 1.2 else "MISSED"]
+            )
     print(table(["ratio", "measured", "target", ""], checks))
     print()
 
@@ -427,9 +443,8 @@ def ga_table(collector: Any, served: dict[str, int]) -> str:
         rate = f"{requests * 1000 / events:.1f}" if events else "-"
         rows.append([mid, requests, events, rate])
     total = sum(served.values())
-    return (
-        f"GA collector (variants {'+'.join(served)}: {total} page views per token expected)\n"
-        + table(["measurement id", "HTTP requests", "events", "requests per 1,000 events"], rows)
+    return f"GA collector (variants {'+'.join(served)}: {total} page views per token expected)\n" + table(
+        ["measurement id", "HTTP requests", "events", "requests per 1,000 events"], rows
     )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     Worker,
     broker_messages,
     closed_port,
@@ -42,7 +42,7 @@ from _common import (  # noqa: E402
     serve,
     table,
 )
-from bench_request import _flush, _prepare_database, _setup_variant, ga_table, ga_tokens, start_collector  # noqa: E402
+from bench_request import _flush, _prepare_database, _setup_variant, ga_table, ga_tokens, start_collector
 
 VARIANTS = {
     "a": "Celery alone",
@@ -95,7 +95,9 @@ def worker(variant: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--variants", default="abcde")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--per-round", type=int, default=300)
@@ -138,11 +140,16 @@ def main() -> int:
             med[v] = median(samples)
             wall = median(r["wall_ns"] / 1000 / len(r["ns"]) for r in results[v])
             rows.append([v, VARIANTS[v], f"{med[v]:.0f}", f"{percentile(samples, 0.9):.0f}", f"{wall:.0f}"])
-        for row, v in zip(rows, args.variants):
+        for row, v in zip(rows, args.variants, strict=True):
             row.append("-" if "a" not in med or v == "a" else f"{med[v] - med['a']:+.0f}")
         print(platform_line())
-        print(f"{args.rounds} interleaved rounds x {args.per_round} tasks per variant, Task.apply() in-process\n")
-        print(table(["", "variant", "median us/task", "p90 us", "wall us/task incl. flush", "over (a)"], rows))
+        print(
+            f"{args.rounds} interleaved rounds x {args.per_round} tasks per variant, "
+            "Task.apply() in-process\n"
+        )
+        print(
+            table(["", "variant", "median us/task", "p90 us", "wall us/task incl. flush", "over (a)"], rows)
+        )
         print()
         checks = []
         if {"a", "b", "c"} <= set(med):

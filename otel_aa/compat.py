@@ -123,7 +123,10 @@ def _close_thread_connections() -> None:
 
 
 def aa_client_id() -> str | None:
-    """AA's ``AnalyticsIdentifier.identifier`` as a string, or None (no AA, no row, no database)."""
+    """AA's ``AnalyticsIdentifier.identifier`` as AA sends it (32 hex digits), or None.
+
+    None when AA is absent, has no row yet, or the database can't be read.
+    """
     models = _aa_models()
     if models is None:
         return None
@@ -137,7 +140,8 @@ def aa_client_id() -> str | None:
             _log_once("identifier", logging.WARNING,
                       "otel-aa: Alliance Auth has no AnalyticsIdentifier yet; using otel-aa's own")
             return None
-        return str(row.identifier)
+        # AA's own tasks send ``identifier.hex``: the same form keeps the install one GA client.
+        return str(row.identifier.hex)
     except Exception as exc:
         _log_once("identifier-error", logging.WARNING,
                   "otel-aa: could not read Alliance Auth's AnalyticsIdentifier (%s)", type(exc).__name__)

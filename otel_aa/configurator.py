@@ -26,6 +26,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER
 from opentelemetry.exporter.google_analytics import _settings
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry.sdk.environment_variables import OTEL_BSP_MAX_EXPORT_BATCH_SIZE
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
@@ -91,18 +92,23 @@ def _otlp_allowlist() -> bool:
 def export_span_processor(span_exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
     """The SDK's per-exporter hook: which processor each span exporter sits behind."""
     span_cls, _, _ = _ga_exporter_classes()
-    batch = BatchSpanProcessor(span_exporter, *args, **kwargs)
     if span_cls is not None and isinstance(span_exporter, span_cls):
-        return AllowlistSpanProcessor(batch)
+        if "max_export_batch_size" not in kwargs and not os.environ.get(OTEL_BSP_MAX_EXPORT_BATCH_SIZE):
+            # A multiple of GA's 25 events per request: every request goes out full.
+            from opentelemetry.exporter.google_analytics import RECOMMENDED_EXPORT_BATCH_SIZE
+
+            kwargs["max_export_batch_size"] = RECOMMENDED_EXPORT_BATCH_SIZE
+        return AllowlistSpanProcessor(BatchSpanProcessor(span_exporter, *args, **kwargs))
+    batch = BatchSpanProcessor(span_exporter, *args, **kwargs)
     if _otlp_allowlist():
         return AllowlistSpanProcessor(batch, analytics_only=False)
     return batch
 
 
 def user_properties() -> dict[str, str]:
-    """GA user properties: the Alliance Auth version where known."""
+    """GA user properties: the Alliance Auth version where known, under the name AA itself uses."""
     version = compat.aa_version()
-    return {"aa_version": version} if version else {}
+    return {"allianceauth_version": version} if version else {}
 
 
 def _sampler() -> Sampler:
@@ -160,36 +166,17 @@ def _add_ga_metric_reader() -> None:
     lease = _stats_lease()
     if lease is not None:
         kwargs["lease"] = lease
-    exporter_cls = _with_aa_stats_tokens(metric_cls) if compat.aa_installed() else metric_cls
-    reader = reader_cls(exporter_cls(**kwargs))
+    if compat.aa_installed():
+        # AA's admin-managed GA-V4 tokens with send_stats: read at each export, on the reader's
+        # thread (they live in AA's database and change in the admin), daily stats only.
+        kwargs["token_source"] = compat.aa_stats_tokens
+    reader = reader_cls(metric_cls(**kwargs))
     add(reader)
     # The SDK's MeterProvider flushes and shuts down only the readers given to its constructor,
     # not added ones: otel-aa flushes this one itself (hooks.flush_providers) and at exit.
     _state["ga_reader"] = reader
     atexit.register(_shutdown_ga_reader, reader)
     _register_gauges(provider)
-
-
-def _with_aa_stats_tokens(metric_cls: type) -> type:
-    """The metric exporter, also sending to AA's admin-managed GA-V4 tokens with ``send_stats``.
-
-    AA's tokens live in its database and change in the admin: they are read at each export, on
-    the reader's thread (:func:`otel_aa.compat.aa_stats_tokens`), never at start-up.
-    """
-
-    class AAStatsMetricExporter(metric_cls):
-        def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
-            pipeline = getattr(self, "_pipeline", None)
-            if pipeline is not None:
-                base = getattr(self, "_otel_aa_base_tokens", None)
-                if base is None:
-                    base = self._otel_aa_base_tokens = list(pipeline.tokens)
-                known = {(t.measurement_id, t.api_secret) for t in base}
-                extra = [t for t in compat.aa_stats_tokens() if (t.measurement_id, t.api_secret) not in known]
-                pipeline.tokens = base + extra
-            return super().export(metrics_data, timeout_millis, **kwargs)
-
-    return AAStatsMetricExporter
 
 
 def ga_metric_reader() -> Any:

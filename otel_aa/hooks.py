@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.google_analytics import _settings
@@ -77,7 +78,7 @@ def django_response_hook(span: Span, request: Any, response: Any) -> None:
     if language:
         span.set_attribute(PAGE_LANGUAGE, language)
     if media_type == "text/html" and not getattr(response, "streaming", False):
-        title = _read_title(response, content_type)
+        title = _page_title(request, response, content_type)
         if title:
             span.set_attribute(PAGE_TITLE, scrub_title(title, remove=_private_values(request),
                                                        max_length=_title_max_length()))
@@ -105,6 +106,20 @@ def primary_language(header: str) -> str | None:
     return None
 
 
+def _page_title(request: Any, response: Any, content_type: str) -> str | None:
+    """The HTML title, or the view's name for a page about one object.
+
+    A route with path values (``/character/<int:character_id>/``, an admin change form) shows one
+    object, and its title usually names it: a character, a user, a group. Which part of such a
+    title is data can't be told from the text, so those pages send the route's view name, which
+    is code, never data.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is not None and (match.kwargs or match.args):
+        return str(match.view_name or "") or None
+    return _read_title(response, content_type)
+
+
 def _read_title(response: Any, content_type: str) -> str | None:
     content = getattr(response, "content", b"")
     match = _TITLE.search(bytes(content[:HEAD_BYTES]))
@@ -129,6 +144,7 @@ def _private_values(request: Any) -> list[str]:
     host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME")
     if host:
         values.append(str(host).rsplit(":", 1)[0] if not str(host).startswith("[") else str(host))
+    values.extend(_site_identity())
     user = _loaded_user(request)
     if user is not None and getattr(user, "is_authenticated", False):
         for name in ("username", "email", "first_name", "last_name"):
@@ -139,6 +155,17 @@ def _private_values(request: Any) -> list[str]:
         if full:
             values.append(full)
     return values
+
+
+def _site_identity() -> list[str]:
+    """The install's own name and public host (AA's ``SITE_NAME``, ``SITE_URL``): they identify it."""
+    from django.conf import settings
+
+    values = [str(getattr(settings, "SITE_NAME", "") or "")]
+    site_url = str(getattr(settings, "SITE_URL", "") or "")
+    if site_url:
+        values.append(urlsplit(site_url).hostname or "")
+    return [value for value in values if value]
 
 
 def _loaded_user(request: Any) -> Any:

@@ -46,7 +46,7 @@ def _own_identifier() -> str:
             # A fixed primary key makes the database settle a race between processes: the
             # loser's insert fails and get_or_create() reads the winner's row.
             row, _ = InstallIdentity.objects.get_or_create(pk=1)
-        return str(row.identifier)
+        return str(row.identifier.hex)  # the form AA's own identifier is sent in
     finally:
         for connection in connections.all(initialized_only=True):
             if not connection.in_atomic_block:

@@ -9,7 +9,7 @@ VARIANT = os.environ.get("BENCH_VARIANT", "a")
 _DATA_DIR = Path(os.environ.get("BENCH_DIR", "/tmp"))
 
 # Not a secret: a throwaway benchmark site on loopback.
-SECRET_KEY = "otel-aa-bench-not-secret"  # noqa: S105
+SECRET_KEY = "otel-aa-bench-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "auth.bench.example"]
 

@@ -32,7 +32,7 @@ tokens = compat.aa_stats_tokens()
 result = {
     "version": compat.aa_version(),
     "client_id": identity.client_id(),
-    "aa_identifier": str(AnalyticsIdentifier.get_solo().identifier),
+    "aa_identifier": AnalyticsIdentifier.get_solo().identifier.hex,
     "tokens": [[t.measurement_id, t.page_views, t.celery_events, t.daily_stats] for t in tokens],
     "secret_in_repr": any("aa-secret-123456" in repr(t) for t in tokens),
 }
@@ -68,7 +68,7 @@ call_command("migrate", verbosity=0)
 from allianceauth.analytics.models import AnalyticsIdentifier, AnalyticsTokens
 AnalyticsTokens.objects.create(name="stats-on", type="GA-V4", token="G-AASTATS1",
                                secret="aa-secret-123456", send_stats=True)
-print("RESULT " + str(AnalyticsIdentifier.get_solo().identifier))
+print("RESULT " + AnalyticsIdentifier.get_solo().identifier.hex)
 """
 
 

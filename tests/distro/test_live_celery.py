@@ -45,10 +45,15 @@ def _by_task(ga) -> dict[str, list[dict]]:
     ("prefork", ("--concurrency=2",)),
     ("prefork", ("--concurrency=1", "--max-tasks-per-child=1")),
     ("solo", ()),
-], ids=["threads", "prefork", "prefork-recycled", "solo"])
+    ("threads", ("--concurrency=2", "ratio0")),
+], ids=["threads", "prefork", "prefork-recycled", "solo", "threads-sampler-ratio-0"])
 def test_task_events(celery_worker, celery_app, ga, redis_server, site_db, pool, extra):
     queue = f"q-{uuid.uuid4().hex[:8]}"
     env = otel_env(redis_server, site_db, ga, extra={"OTEL_AA_TEST_QUEUE": queue})
+    if "ratio0" in extra:
+        # A sampler chosen for OTLP that samples nothing must not thin the task events.
+        extra = tuple(x for x in extra if x != "ratio0")
+        env.update(OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG="0")
     worker = celery_worker(env, pool, *extra)
     expected = _send_all(celery_app, queue)
 

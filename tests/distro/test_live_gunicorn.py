@@ -251,4 +251,4 @@ def _install_identity(db) -> str:
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT identifier FROM otel_aa_installidentity").fetchall()
     assert len(rows) == 1, rows
-    return str(uuid.UUID(rows[0][0]))
+    return uuid.UUID(rows[0][0]).hex

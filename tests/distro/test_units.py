@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import resolve
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -194,6 +195,8 @@ def test_response_hook_in_a_request(django_pipeline, ga):
     title = character.attributes["ga.page.title"]  # ...yet recorded, with GA's attributes
     for secret in ("424242424242", "canaryuser", "canary.zq7xk", "canary-host", "203.0.113.9"):
         assert secret not in title
+    # A page about one object names it in its title: such pages send the view's name instead.
+    assert title == "character"
     assert character.attributes["ga.page.language"] == "fr-ca"
     assert character.attributes["ga.page.content_type"] == "text/html"
     assert spans[""].attributes["ga.page.title"] == "Home & welcome"  # root route set by the hook
@@ -201,6 +204,22 @@ def test_response_hook_in_a_request(django_pipeline, ga):
     assert "ga.page.title" not in spans["api/"].attributes
     locations = sorted(e["params"]["page_location"] for e in ga.events("page_view", "G-MAIN0001"))
     assert [loc.split("/", 3)[-1] for loc in locations] == ["", "character/<int:character_id>/"]
+
+
+def test_title_loses_the_site_name_and_public_host():
+    from django.http import HttpResponse
+    from django.test import override_settings
+
+    request = RequestFactory().get("/")
+    request.resolver_match = resolve("/")
+    response = HttpResponse("<html><head><title>Dashboard - Canary Corp Q7 (auth.canary-corp.example)"
+                            "</title></head></html>")
+    with override_settings(SITE_NAME="Canary Corp Q7", SITE_URL="https://auth.canary-corp.example"):
+        title = hooks._page_title(request, response, "text/html; charset=utf-8")
+        scrubbed = scrub_title(title or "", remove=hooks._private_values(request))
+    assert title is not None and "Canary Corp Q7" in title
+    assert "Canary Corp" not in scrubbed and "canary-corp" not in scrubbed
+    assert scrubbed.startswith("Dashboard")
 
 
 def test_response_hook_never_loads_a_lazy_user():

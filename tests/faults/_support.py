@@ -29,13 +29,15 @@ def page_view_spans(n: int, title: str = "Character Sheet") -> list[ReadableSpan
     tracer = provider.get_tracer("tests.faults")
     for i in range(n):
         with tracer.start_as_current_span(f"GET {ROUTE}", kind=SpanKind.SERVER) as span:
-            span.set_attributes({
-                "http.request.method": "GET",
-                "http.response.status_code": 200,
-                "http.route": ROUTE,
-                "ga.page.content_type": "text/html",
-                "ga.page.title": f"{title} {i}",
-            })
+            span.set_attributes(
+                {
+                    "http.request.method": "GET",
+                    "http.response.status_code": 200,
+                    "http.route": ROUTE,
+                    "ga.page.content_type": "text/html",
+                    "ga.page.title": f"{title} {i}",
+                }
+            )
     provider.shutdown()
     return list(memory.get_finished_spans())
 

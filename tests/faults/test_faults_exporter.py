@@ -34,10 +34,12 @@ from faults._support import (
 
 pytestmark = pytest.mark.timeout(120)
 
+
 @pytest.fixture
 def ga() -> Iterator[GACollector]:
     with GACollector() as collector:
         yield collector
+
 
 def _in_thread(func: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     out: list[Any] = []
@@ -45,13 +47,16 @@ def _in_thread(func: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     thread.start()
     return thread, out
 
+
 def _expected_titles(n: int) -> list[str]:
     return sorted(f"Character Sheet {i}" for i in range(n))
+
 
 def _assert_each_token_got_all_once(ga: GACollector, n: int) -> None:
     for token in TOKENS:
         assert sorted(delivered_titles(ga.hits, token["measurement_id"])) == _expected_titles(n)
     assert ga.invalid == []
+
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_5xx_is_retried_and_everything_arrives_once(ga: GACollector, status: int) -> None:
@@ -65,6 +70,7 @@ def test_5xx_is_retried_and_everything_arrives_once(ga: GACollector, status: int
     failed = [r for r in ga.requests if r.status == status]
     assert len(failed) == 2
     assert len(ga.requests) == len(TOKENS) + 2
+
 
 def test_429_with_retry_after_seconds_is_honoured(ga: GACollector) -> None:
     # Backoff of 100 s: if the exporter ignored "Retry-After: 0" it would still be waiting when
@@ -82,6 +88,7 @@ def test_429_with_retry_after_seconds_is_honoured(ga: GACollector) -> None:
     _assert_each_token_got_all_once(ga, 3)
     assert [r.status for r in ga.requests].count(429) == 1
 
+
 def test_429_with_retry_after_http_date_is_honoured(ga: GACollector) -> None:
     exporter = fast_exporter(ga.endpoint, budget=300, backoff=100)
     ga.fail_next(1, status=429, retry_after=email.utils.formatdate(time.time() - 60, usegmt=True))
@@ -95,6 +102,7 @@ def test_429_with_retry_after_http_date_is_honoured(ga: GACollector) -> None:
         thread.join(timeout=30)
     _assert_each_token_got_all_once(ga, 2)
 
+
 def test_429_asking_for_longer_than_the_budget_gives_up_within_it(ga: GACollector) -> None:
     exporter = fast_exporter(ga.endpoint, budget=1.0, tokens=TOKENS[:1])
     ga.fail_next(50, status=429, retry_after=3600)
@@ -106,6 +114,7 @@ def test_429_asking_for_longer_than_the_budget_gives_up_within_it(ga: GACollecto
     finally:
         exporter.shutdown()
         thread.join(timeout=30)
+
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
 def test_other_4xx_is_not_retried_and_the_other_tokens_still_get_theirs(ga: GACollector, status: int) -> None:
@@ -119,6 +128,7 @@ def test_other_4xx_is_not_retried_and_the_other_tokens_still_get_theirs(ga: GACo
     got = {t["measurement_id"]: sorted(delivered_titles(ga.hits, t["measurement_id"])) for t in TOKENS}
     assert sum(1 for titles in got.values() if titles == _expected_titles(3)) == len(TOKENS) - 1
 
+
 def test_slow_past_the_timeout_is_retried_and_arrives_once(ga: GACollector) -> None:
     exporter = fast_exporter(ga.endpoint, timeout=0.5)
     ga.delay_next(2, seconds=60)  # the collector's close() ends the wait
@@ -130,6 +140,7 @@ def test_slow_past_the_timeout_is_retried_and_arrives_once(ga: GACollector) -> N
     assert len(unanswered) == 2
     _assert_each_token_got_all_once(ga, 3)
 
+
 def test_reset_connections_are_retried_and_arrive_once(ga: GACollector) -> None:
     exporter = fast_exporter(ga.endpoint)
     ga.reset_next(3)
@@ -138,6 +149,7 @@ def test_reset_connections_are_retried_and_arrive_once(ga: GACollector) -> None:
     finally:
         exporter.shutdown()
     _assert_each_token_got_all_once(ga, 3)
+
 
 def test_ga_down_for_a_while_then_back_loses_nothing(ga: GACollector) -> None:
     # Down (a mix of everything) for 8 attempts, then answering again: all within one budget.
@@ -153,6 +165,7 @@ def test_ga_down_for_a_while_then_back_loses_nothing(ga: GACollector) -> None:
         exporter.shutdown()
     _assert_each_token_got_all_once(ga, 30)
 
+
 def test_garbage_answer_bodies_are_not_errors(ga: GACollector) -> None:
     exporter = fast_exporter(ga.endpoint)
     ga.garbage_next(len(TOKENS))
@@ -161,6 +174,7 @@ def test_garbage_answer_bodies_are_not_errors(ga: GACollector) -> None:
     finally:
         exporter.shutdown()
     assert [r.status for r in ga.requests] == [200] * len(TOKENS)
+
 
 def test_garbage_from_the_validation_server_is_logged_once_without_the_secret(ga: GACollector) -> None:
     exporter = fast_exporter(ga.endpoint, validate=True)
@@ -174,6 +188,7 @@ def test_garbage_from_the_validation_server_is_logged_once_without_the_secret(ga
     assert "unreadable" in logs.text()
     for secret in SECRETS:
         assert secret not in logs.text()
+
 
 def test_not_listening_fails_quietly_within_the_budget() -> None:
 
@@ -192,6 +207,7 @@ def test_not_listening_fails_quietly_within_the_budget() -> None:
     # One message per token and failure, not one per attempt.
     assert text.count("connection failed") == len(TOKENS)
 
+
 def test_events_lost_to_an_unreachable_ga_are_counted() -> None:
     """DESIGN invariant 3: what is dropped is counted (the limits' DropCounter, by reason)."""
 
@@ -202,6 +218,7 @@ def test_events_lost_to_an_unreachable_ga_are_counted() -> None:
         exporter.shutdown()
     drops = exporter._pipeline.drops  # type: ignore[union-attr]
     assert drops.total() == 5, f"undelivered events are not counted: {drops.snapshot()}"
+
 
 def test_shutdown_stops_retries_in_progress() -> None:
 
@@ -221,6 +238,7 @@ def test_shutdown_stops_retries_in_progress() -> None:
     assert exporter.export(page_view_spans(1)) is SpanExportResult.FAILURE
     assert t.attempts == attempts  # nothing sent after shutdown
 
+
 def test_flush_with_ga_down_is_bounded() -> None:
     """A flush (gunicorn/Celery child exit) with GA down must end within the time asked for.
 
@@ -235,10 +253,16 @@ def test_flush_with_ga_down_is_bounded() -> None:
     tracer = provider.get_tracer("tests.faults")
     for i in range(100):  # 4 request bodies per token, 3 tokens: 12 sends
         with tracer.start_as_current_span(f"GET {ROUTE}", kind=SpanKind.SERVER) as span:
-            span.set_attributes({"http.request.method": "GET", "http.response.status_code": 200,
-                                 "http.route": ROUTE, "ga.page.content_type": "text/html",
-                                 "ga.page.title": f"t{i}"})
-    thread, out = _in_thread(lambda: provider.force_flush(3_000))
+            span.set_attributes(
+                {
+                    "http.request.method": "GET",
+                    "http.response.status_code": 200,
+                    "http.route": ROUTE,
+                    "ga.page.content_type": "text/html",
+                    "ga.page.title": f"t{i}",
+                }
+            )
+    thread, _ = _in_thread(lambda: provider.force_flush(3_000))
     # One budget (2 s) plus slack; 12 sends x 2 s = 24 s would mean the bound is per request body.
     thread.join(timeout=8)
     alive = thread.is_alive()

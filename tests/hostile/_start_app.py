@@ -10,7 +10,7 @@ import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "_site.settings")
 
-import otel_aa  # noqa: E402
+import otel_aa
 
 otel_aa.configure()
 
@@ -23,7 +23,7 @@ from django.test import Client  # noqa: E402
 from otel_aa.hooks import flush_providers  # noqa: E402
 
 status = Client().get("/character/7/").status_code
-flushed = flush_providers(10)
+flushed = flush_providers()  # OTEL_AA_FLUSH_TIMEOUT, default 10 s
 print("OTEL-AA-RESULT " + json.dumps({"status": status, "flushed": flushed}))
 sys.stdout.flush()
 sys.stderr.flush()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "_site.settings")
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -45,8 +45,9 @@ def pipeline(ga: GACollector) -> Iterator[Pipeline]:
     """Django instrumented as otel-aa does it (response hook, sampler, allowlist, GA exporter)."""
     from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-    exporter = GoogleAnalyticsSpanExporter(endpoint=ga.endpoint, tokens=TOKENS, client_id="hostile-client",
-                                           validate=False, timeout=5)
+    exporter = GoogleAnalyticsSpanExporter(
+        endpoint=ga.endpoint, tokens=TOKENS, client_id="hostile-client", validate=False, timeout=5
+    )
     provider = TracerProvider(sampler=configurator._sampler())
     provider.add_span_processor(configurator.export_span_processor(exporter))
     raw = InMemorySpanExporter()

@@ -34,7 +34,9 @@ TOKEN = {"name": "fuzz", "measurement_id": "G-FUZZ0001", "api_secret": "fuzzsecr
 _any_char = st.characters(codec=None, exclude_categories=())
 _text = st.one_of(
     st.text(_any_char, max_size=120),
-    st.text(st.sampled_from("\x00\x01\x1f\x7f\x85\u2028\ud800\udfff\ufeff\u202e é漢🙂<>&\"'\\/%"), max_size=60),
+    st.text(
+        st.sampled_from("\x00\x01\x1f\x7f\x85\u2028\ud800\udfff\ufeff\u202e é漢🙂<>&\"'\\/%"), max_size=60
+    ),
     st.builds(lambda c, n: c * n, st.sampled_from(["a", "é", "🙂", "\ud83d"]), st.integers(101, 10_000)),
 )
 _scalar = st.one_of(
@@ -50,10 +52,21 @@ _param_name = st.one_of(
     st.sampled_from(["engagement_time_msec", "session_id", "page_location", "firebase_x", "ga_x", "_x"]),
 )
 # Attributes instrumentations set that must never matter (the allowlist drops them).
-_noise_keys = st.sampled_from([
-    "http.url", "http.target", "http.user_agent", "net.peer.ip", "client.address", "user.id",
-    "enduser.id", "http.request.header.cookie", "exception.message", "celery.args", "url.query",
-])
+_noise_keys = st.sampled_from(
+    [
+        "http.url",
+        "http.target",
+        "http.user_agent",
+        "net.peer.ip",
+        "client.address",
+        "user.id",
+        "enduser.id",
+        "http.request.header.cookie",
+        "exception.message",
+        "celery.args",
+        "url.query",
+    ]
+)
 
 
 @st.composite
@@ -62,27 +75,34 @@ def _span(draw: st.DrawFn) -> tuple[SpanKind, dict[str, Any]]:
     attrs: dict[str, Any] = {}
     if kind is SpanKind.SERVER:
         attrs[draw(st.sampled_from(["http.method", "http.request.method"]))] = draw(
-            st.one_of(st.sampled_from(["GET", "GET", "get", "POST", "_OTHER"]), _value))
+            st.one_of(st.sampled_from(["GET", "GET", "get", "POST", "_OTHER"]), _value)
+        )
         attrs[draw(st.sampled_from(["http.status_code", "http.response.status_code"]))] = draw(
-            st.one_of(st.sampled_from([200, 200, 299, 301, 404, 500]), _value))
-        attrs["http.route"] = draw(st.one_of(
-            _text,
-            st.from_regex(r"\^[a-z/()?P<>0-9+\[\]\\.*-]{0,80}\$?", fullmatch=True),
-            st.sampled_from(["", "character/<int:character_id>/", "^(?P<a>(?P<b>x)+)$", "(((", "\\"]),
-        ))
+            st.one_of(st.sampled_from([200, 200, 299, 301, 404, 500]), _value)
+        )
+        attrs["http.route"] = draw(
+            st.one_of(
+                _text,
+                st.from_regex(r"\^[a-z/()?P<>0-9+\[\]\\.*-]{0,80}\$?", fullmatch=True),
+                st.sampled_from(["", "character/<int:character_id>/", "^(?P<a>(?P<b>x)+)$", "(((", "\\"]),
+            )
+        )
         attrs["ga.page.content_type"] = draw(st.one_of(st.sampled_from(["text/html", "text/html"]), _value))
         attrs["ga.page.title"] = draw(_value)
         attrs["ga.page.language"] = draw(_value)
     elif kind is SpanKind.CONSUMER:
         attrs["celery.action"] = draw(st.one_of(st.just("run"), _value))
-        attrs["celery.task_name"] = draw(st.one_of(_text, st.sampled_from(["a.tasks.b", ".", "..", "tasks", ""])))
+        attrs["celery.task_name"] = draw(
+            st.one_of(_text, st.sampled_from(["a.tasks.b", ".", "..", "tasks", ""]))
+        )
         attrs["ga.task.result"] = draw(_value)
         attrs["ga.task.value"] = draw(_value)
         attrs["celery.state"] = draw(st.one_of(st.sampled_from(["SUCCESS", "FAILURE", "RETRY"]), _value))
     if draw(st.booleans()) or kind in {SpanKind.INTERNAL, SpanKind.CLIENT}:
         attrs["ga.event.name"] = draw(st.one_of(_param_name, _value))
-        attrs["ga.event.stream"] = draw(st.one_of(st.sampled_from(["celery_events", "daily_stats", "page_views"]),
-                                                  _value))
+        attrs["ga.event.stream"] = draw(
+            st.one_of(st.sampled_from(["celery_events", "daily_stats", "page_views"]), _value)
+        )
         for _ in range(draw(st.integers(0, 40))):
             attrs["ga.event.param." + draw(_param_name)] = draw(_value)
     for _ in range(draw(st.integers(0, 3))):
@@ -94,7 +114,9 @@ class _Pipeline:
     """One provider as the configurator builds it, plus an in-memory copy of what GA's exporter sees."""
 
     def __init__(self, endpoint: str) -> None:
-        self.exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=endpoint, timeout=5, validate=False)
+        self.exporter = GoogleAnalyticsSpanExporter(
+            tokens=[TOKEN], endpoint=endpoint, timeout=5, validate=False
+        )
         self.seen = InMemorySpanExporter()
         self.provider = TracerProvider(sampler=configurator._sampler())
         self.provider.add_span_processor(configurator.export_span_processor(self.exporter))
@@ -125,9 +147,15 @@ def _span_name(kind: SpanKind, attrs: dict[str, Any]) -> str:
     return f"GET {route}" if isinstance(route, str) else str(kind.name)
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(st.lists(_span(), min_size=1, max_size=30))
 def test_every_usable_span_arrives_valid_or_is_counted(
     ga: GACollector, pipeline: _Pipeline, batch: list[tuple[SpanKind, dict[str, Any]]]
@@ -170,14 +198,20 @@ def test_a_lone_surrogate_does_not_poison_its_batch(ga: GACollector, pipeline: _
     cost at most that one event (counted), not the other events of the export.
     """
     ga.clear()
-    good = {"http.request.method": "GET", "http.response.status_code": 200, "http.route": "ok/",
-            "ga.page.content_type": "text/html"}
+    good = {
+        "http.request.method": "GET",
+        "http.response.status_code": 200,
+        "http.route": "ok/",
+        "ga.page.content_type": "text/html",
+    }
     for i in range(5):
-        with pipeline.tracer.start_as_current_span("GET ok/", kind=SpanKind.SERVER,
-                                                   attributes={**good, "ga.page.title": f"good {i}"}):
+        with pipeline.tracer.start_as_current_span(
+            "GET ok/", kind=SpanKind.SERVER, attributes={**good, "ga.page.title": f"good {i}"}
+        ):
             pass
-    with pipeline.tracer.start_as_current_span("GET ok/", kind=SpanKind.SERVER,
-                                               attributes={**good, "ga.page.title": f"bad {bad}"}):
+    with pipeline.tracer.start_as_current_span(
+        "GET ok/", kind=SpanKind.SERVER, attributes={**good, "ga.page.title": f"bad {bad}"}
+    ):
         pass
     assert pipeline.provider.force_flush(30_000)
     titles = [e["params"].get("page_title") for e in ga.events("page_view")]

@@ -108,7 +108,16 @@ def test_hostile_paths(pipeline: Pipeline, ga: Any, path: str) -> None:
 @override_settings(ROOT_URLCONF="hostile.urls")
 @pytest.mark.parametrize(
     "header",
-    ["x" * 65_536, "\x00en", "en-\u00e9", "en-US\r\nX-Injected: 1", "*", ";q=0.9,,,", "zz-" * 5000, "EN-gb;q=1"],
+    [
+        "x" * 65_536,
+        "\x00en",
+        "en-\u00e9",
+        "en-US\r\nX-Injected: 1",
+        "*",
+        ";q=0.9,,,",
+        "zz-" * 5000,
+        "EN-gb;q=1",
+    ],
     ids=range(8),
 )
 def test_hostile_accept_language(pipeline: Pipeline, ga: Any, header: str) -> None:

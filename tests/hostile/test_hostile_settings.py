@@ -31,59 +31,86 @@ def _tokens(*bad: Any) -> str:
     return json.dumps([GOOD, *bad])
 
 
-# (id, environment, setting the message must name, the good token still gets its page view)
-CASES: list[tuple[str, dict[str, str], str, bool]] = [
-    ("tokens-not-json", {"OTEL_EXPORTER_GA_TOKENS": '[{"measurement_id": "G-X1", "api_secret": "' + SECRET}, "OTEL_EXPORTER_GA_TOKENS", False),
-    ("tokens-not-a-list", {"OTEL_EXPORTER_GA_TOKENS": '"' + SECRET + '"'}, "OTEL_EXPORTER_GA_TOKENS", False),
-    ("token-not-an-object", {"OTEL_EXPORTER_GA_TOKENS": _tokens(SECRET)}, "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-no-secret", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"measurement_id": "G-BAD0001", "api_secret": ""})},
-     "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-no-id", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"api_secret": SECRET})}, "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-universal-analytics", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"measurement_id": "UA-1234-1", "api_secret": SECRET})},
-     "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-bad-id", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"measurement_id": "G-!!", "api_secret": SECRET})},
-     "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-id-and-secret-swapped", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"measurement_id": SECRET, "api_secret": "G-SWAPPED1"})},
-     "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-bad-regex", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"measurement_id": "G-BAD0002", "api_secret": SECRET, "ignore_paths": ["(unclosed"]})},
-     "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-paths-not-a-list", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"measurement_id": "G-BAD0003", "api_secret": SECRET, "ignore_paths": "^/admin/"})},
-     "OTEL_EXPORTER_GA_TOKENS", True),
-    ("token-flag-not-bool", {"OTEL_EXPORTER_GA_TOKENS": _tokens({"measurement_id": "G-BAD0004", "api_secret": SECRET, "page_views": "perhaps"})},
-     "OTEL_EXPORTER_GA_TOKENS", True),
-    ("short-form-id-only", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_MEASUREMENT_ID": "G-SHORT001"},
-     "OTEL_EXPORTER_GA_MEASUREMENT_ID", True),
-    ("short-form-secret-only", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_API_SECRET": SECRET},
-     "OTEL_EXPORTER_GA_API_SECRET", True),
-    ("page-views-flag", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_PAGE_VIEWS": "maybe"},
-     "OTEL_EXPORTER_GA_PAGE_VIEWS", True),
-    ("celery-events-flag", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_CELERY_EVENTS": "2"},
-     "OTEL_EXPORTER_GA_CELERY_EVENTS", True),
-    ("daily-stats-flag", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_DAILY_STATS": "yes please"},
-     "OTEL_EXPORTER_GA_DAILY_STATS", True),
-    ("ignore-paths-regex", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_IGNORE_PATHS": "(unclosed,^/ok/"},
-     "OTEL_EXPORTER_GA_IGNORE_PATHS", False),
-    ("timeout-negative", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_TIMEOUT": "-1"}, "OTEL_EXPORTER_GA_TIMEOUT", True),
-    ("timeout-zero", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_TIMEOUT": "0"}, "OTEL_EXPORTER_GA_TIMEOUT", True),
-    ("timeout-text", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_TIMEOUT": "ten"}, "OTEL_EXPORTER_GA_TIMEOUT", True),
-    ("timeout-nan", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_TIMEOUT": "nan"}, "OTEL_EXPORTER_GA_TIMEOUT", True),
-    ("timeout-inf", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_TIMEOUT": "1e309"}, "OTEL_EXPORTER_GA_TIMEOUT", True),
-    ("stats-interval", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_STATS_INTERVAL": "daily"},
-     "OTEL_EXPORTER_GA_STATS_INTERVAL", True),
-    ("validate-flag", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_VALIDATE": "sometimes"},
-     "OTEL_EXPORTER_GA_VALIDATE", True),
-    ("analytics-disabled-flag", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "ANALYTICS_DISABLED": "perhaps"},
-     "ANALYTICS_DISABLED", True),
-    ("endpoint-not-a-url", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_ENDPOINT": "not a url"},
-     "OTEL_EXPORTER_GA_ENDPOINT", False),
-    ("endpoint-wrong-scheme", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_ENDPOINT": "ftp://127.0.0.1/mp/collect"},
-     "OTEL_EXPORTER_GA_ENDPOINT", False),
-    ("endpoint-broken-host", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_EXPORTER_GA_ENDPOINT": "http://[::1/mp/collect"},
-     "OTEL_EXPORTER_GA_ENDPOINT", False),
-    ("otlp-allowlist-flag", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_AA_OTLP_ALLOWLIST": "sure"},
-     "OTEL_AA_OTLP_ALLOWLIST", True),
-    ("title-length", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_AA_TITLE_MAX_LENGTH": "-5"}, "OTEL_AA_TITLE_MAX_LENGTH", True),
-    ("flush-timeout", {"OTEL_EXPORTER_GA_TOKENS": _tokens(), "OTEL_AA_FLUSH_TIMEOUT": "soon"}, "OTEL_AA_FLUSH_TIMEOUT", True),
+T = "OTEL_EXPORTER_GA_TOKENS"
+
+
+def _case(name: str, setting: str, good_still_sent: bool, **env: str) -> Any:
+    """One malformed setting: the environment, the setting its message must name, and whether the
+    good token must still get its page view."""
+    env.setdefault(T, _tokens())
+    return pytest.param(env, setting, good_still_sent, id=name)
+
+
+def _bad(**token: Any) -> str:
+    return _tokens({"measurement_id": "G-BAD0001", "api_secret": SECRET, **token})
+
+
+CASES = [
+    _case(
+        "tokens-not-json",
+        T,
+        False,
+        OTEL_EXPORTER_GA_TOKENS='[{"measurement_id": "G-X1", "api_secret": "' + SECRET,
+    ),
+    _case("tokens-not-a-list", T, False, OTEL_EXPORTER_GA_TOKENS='"' + SECRET + '"'),
+    _case("token-not-an-object", T, True, OTEL_EXPORTER_GA_TOKENS=_tokens(SECRET)),
+    _case("token-no-secret", T, True, OTEL_EXPORTER_GA_TOKENS=_bad(api_secret="")),
+    _case("token-no-id", T, True, OTEL_EXPORTER_GA_TOKENS=_tokens({"api_secret": SECRET})),
+    _case("token-universal-analytics", T, True, OTEL_EXPORTER_GA_TOKENS=_bad(measurement_id="UA-1234-1")),
+    _case("token-bad-id", T, True, OTEL_EXPORTER_GA_TOKENS=_bad(measurement_id="G-!!")),
+    _case(
+        "token-id-and-secret-swapped",
+        T,
+        True,
+        OTEL_EXPORTER_GA_TOKENS=_bad(measurement_id=SECRET, api_secret="G-SWAPPED1"),
+    ),
+    _case("token-bad-regex", T, True, OTEL_EXPORTER_GA_TOKENS=_bad(ignore_paths=["(unclosed"])),
+    _case("token-paths-not-a-list", T, True, OTEL_EXPORTER_GA_TOKENS=_bad(ignore_paths="^/admin/")),
+    _case("token-flag-not-bool", T, True, OTEL_EXPORTER_GA_TOKENS=_bad(page_views="perhaps")),
+    _case(
+        "short-form-id-only",
+        "OTEL_EXPORTER_GA_MEASUREMENT_ID",
+        True,
+        OTEL_EXPORTER_GA_MEASUREMENT_ID="G-SHORT001",
+    ),
+    _case("short-form-secret-only", "OTEL_EXPORTER_GA_API_SECRET", True, OTEL_EXPORTER_GA_API_SECRET=SECRET),
+    _case("page-views-flag", "OTEL_EXPORTER_GA_PAGE_VIEWS", True, OTEL_EXPORTER_GA_PAGE_VIEWS="maybe"),
+    _case("celery-events-flag", "OTEL_EXPORTER_GA_CELERY_EVENTS", True, OTEL_EXPORTER_GA_CELERY_EVENTS="2"),
+    _case(
+        "daily-stats-flag", "OTEL_EXPORTER_GA_DAILY_STATS", True, OTEL_EXPORTER_GA_DAILY_STATS="yes please"
+    ),
+    # A bad shared rule turns every token off (the safe side: no page the admin meant to exclude).
+    _case(
+        "ignore-paths-regex",
+        "OTEL_EXPORTER_GA_IGNORE_PATHS",
+        False,
+        OTEL_EXPORTER_GA_IGNORE_PATHS="(unclosed,^/ok/",
+    ),
+    *[
+        _case(f"timeout-{v}", "OTEL_EXPORTER_GA_TIMEOUT", True, OTEL_EXPORTER_GA_TIMEOUT=v)
+        for v in ("-1", "0", "ten", "nan", "1e309")
+    ],
+    _case("stats-interval", "OTEL_EXPORTER_GA_STATS_INTERVAL", True, OTEL_EXPORTER_GA_STATS_INTERVAL="daily"),
+    _case("validate-flag", "OTEL_EXPORTER_GA_VALIDATE", True, OTEL_EXPORTER_GA_VALIDATE="sometimes"),
+    _case("analytics-disabled-flag", "ANALYTICS_DISABLED", True, ANALYTICS_DISABLED="perhaps"),
+    *[
+        _case(f"endpoint-{name}", "OTEL_EXPORTER_GA_ENDPOINT", False, OTEL_EXPORTER_GA_ENDPOINT=value)
+        for name, value in (
+            ("not-a-url", "not a url"),
+            ("wrong-scheme", "ftp://127.0.0.1/mp/collect"),
+            ("broken-host", "http://[::1/mp/collect"),
+        )
+    ],
+    # Read only when there is another span exporter than GA: the console one (stdout) will do.
+    _case(
+        "otlp-allowlist-flag",
+        "OTEL_AA_OTLP_ALLOWLIST",
+        True,
+        OTEL_AA_OTLP_ALLOWLIST="sure",
+        OTEL_TRACES_EXPORTER="ga,console",
+    ),
+    _case("title-length", "OTEL_AA_TITLE_MAX_LENGTH", True, OTEL_AA_TITLE_MAX_LENGTH="-5"),
+    _case("flush-timeout", "OTEL_AA_FLUSH_TIMEOUT", True, OTEL_AA_FLUSH_TIMEOUT="soon"),
 ]
 
 # Messages logged before Django's LOGGING is set up (otel_aa.configure() comes first in wsgi.py)
@@ -95,8 +122,13 @@ _QUIET = re.compile(r"^(DEBUG|INFO) ")
 def site_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("hostile-site") / "site.sqlite3"
     env = _base_env(path)
-    subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], env=env,
-                   cwd=ROOT, check=True, timeout=180)
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=180,
+    )
     return path
 
 
@@ -107,8 +139,11 @@ def ga() -> Iterator[GACollector]:
 
 
 def _base_env(db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OTEL_", "PYTEST_", "DJANGO_")) and k != "ANALYTICS_DISABLED"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "PYTEST_", "DJANGO_")) and k != "ANALYTICS_DISABLED"
+    }
     env.update(
         PYTHONPATH=os.pathsep.join([str(TESTS_DIR), str(ROOT)]),
         DJANGO_SETTINGS_MODULE="_site.settings",
@@ -118,9 +153,10 @@ def _base_env(db: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize(("env", "setting", "good_still_sent"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_malformed_setting(site_db: Path, ga: GACollector, env: dict[str, str], setting: str,
-                           good_still_sent: bool) -> None:
+@pytest.mark.parametrize(("env", "setting", "good_still_sent"), CASES)
+def test_malformed_setting(
+    site_db: Path, ga: GACollector, env: dict[str, str], setting: str, good_still_sent: bool
+) -> None:
     ga.clear()
     full = _base_env(site_db)
     full.update(
@@ -131,8 +167,14 @@ def test_malformed_setting(site_db: Path, ga: GACollector, env: dict[str, str], 
         OTEL_METRICS_EXPORTER="ga",
     )
     full.update(env)
-    done = subprocess.run([sys.executable, str(Path(__file__).with_name("_start_app.py"))], env=full,
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_start_app.py"))],
+        env=full,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-3000:]
     (line,) = [ln for ln in done.stdout.splitlines() if ln.startswith("OTEL-AA-RESULT ")]

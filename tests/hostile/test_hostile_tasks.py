@@ -38,8 +38,9 @@ class Pipeline:
 def celery_pipeline(ga: GACollector) -> Iterator[Pipeline]:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-    exporter = GoogleAnalyticsSpanExporter(endpoint=ga.endpoint, tokens=TOKENS, client_id="hostile-client",
-                                           validate=False, timeout=5)
+    exporter = GoogleAnalyticsSpanExporter(
+        endpoint=ga.endpoint, tokens=TOKENS, client_id="hostile-client", validate=False, timeout=5
+    )
     provider = TracerProvider(sampler=configurator._sampler())
     provider.add_span_processor(configurator.export_span_processor(exporter))
     instrumentor = CeleryInstrumentor()
@@ -143,8 +144,11 @@ def test_exceptions_are_reported_by_class_name_only(
     assert b"hunter2" not in raw and b"alice" not in raw
 
 
-@pytest.mark.parametrize("value", [True, 2**80, -(2**80), 1.5, "7", None, object(), float("nan")],
-                         ids=["bool", "huge", "huge-negative", "float", "str", "none", "object", "nan"])
+@pytest.mark.parametrize(
+    "value",
+    [True, 2**80, -(2**80), 1.5, "7", None, object(), float("nan")],
+    ids=["bool", "huge", "huge-negative", "float", "str", "none", "object", "nan"],
+)
 def test_odd_return_values(celery_pipeline: Pipeline, ga: GACollector, value: Any) -> None:
     def odd() -> Any:
         return value
