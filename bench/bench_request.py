@@ -120,20 +120,23 @@ def _setup_variant(variant: str) -> Any:
 def _trim_instrumentation() -> None:
     """Variant f: what otel-aa could do when only GA reads the telemetry (the proposal measured).
 
-    - The Django instrumentor gets a no-op meter provider when no metrics exporter but ``ga`` is
-      configured: GA reads no request-duration histogram or active-request counter.
+    - The Django and Celery instrumentors get a no-op meter provider when no metrics exporter but
+      ``ga`` is configured: GA reads no request-duration histogram, active-request counter or
+      task-runtime histogram.
     - ``OTEL_PYTHON_DJANGO_TRACED_REQUEST_ATTRS`` stays empty (nothing reads request attributes).
     """
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.metrics import NoOpMeterProvider
 
-    original = DjangoInstrumentor.instrument
+    for cls in (DjangoInstrumentor, CeleryInstrumentor):
+        original = cls.instrument
 
-    def instrument(self: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("meter_provider", NoOpMeterProvider())
-        return original(self, **kwargs)
+        def instrument(self: Any, _original: Any = original, **kwargs: Any) -> Any:
+            kwargs.setdefault("meter_provider", NoOpMeterProvider())
+            return _original(self, **kwargs)
 
-    DjangoInstrumentor.instrument = instrument  # type: ignore[method-assign]
+        cls.instrument = instrument  # type: ignore[method-assign]
 
 
 def _cheaper_hooks() -> None:
@@ -435,25 +438,34 @@ def report(
         print(ga_table(collector, {v: finished[v]["served"] for v in variants if v in "cfg"}))
 
 
-def ga_table(collector: Any, served: dict[str, int]) -> str:
-    """GA requests and events per token as the collector saw them (variants c and f share it)."""
-    per_token = collector_counts(collector)
+def ga_table(collector: Any, served: dict[str, int], name: str = "page_view") -> str:
+    """GA requests and ``name`` events per token as the collector saw them (the variants share it)."""
+    per_token = collector_counts(collector, name)
     rows = []
     for mid, (requests, events) in sorted(per_token.items()):
         rate = f"{requests * 1000 / events:.1f}" if events else "-"
         rows.append([mid, requests, events, rate])
     total = sum(served.values())
-    return f"GA collector (variants {'+'.join(served)}: {total} page views per token expected)\n" + table(
-        ["measurement id", "HTTP requests", "events", "requests per 1,000 events"], rows
+    return f"GA collector (variants {'+'.join(served)}: {total} {name} events per token expected)\n" + table(
+        ["measurement id", "HTTP requests", f"{name} events", "requests per 1,000 events"], rows
     )
 
 
-def collector_counts(collector: Any) -> dict[str, tuple[int, int]]:
+def collector_counts(collector: Any, name: str) -> dict[str, tuple[int, int]]:
     counts: dict[str, list[int]] = {}
     for hit in collector.hits:
-        entry = counts.setdefault(hit.query.get("measurement_id", "?"), [0, 0])
-        entry[0] += 1
-        entry[1] += len(hit.events)
+        # The daily-stats sends (a few events per process) are not what is counted.
+        views = sum(
+            1
+            for e in hit.events
+            if e.get("name") == name
+            and e.get("params", {}).get("task") != "send_install_stats"
+            and e.get("params", {}).get("task") != "send_extension_stats"
+        )
+        if views:
+            entry = counts.setdefault(hit.query.get("measurement_id", "?"), [0, 0])
+            entry[0] += 1
+            entry[1] += views
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 

@@ -10,6 +10,8 @@ does):
   d  AA 3.x-style ``task_success``/``task_failure`` receivers (``aa3_middleware.py``): tokens read
      from the database, one Celery task per token queued to Redis
   e  (c) with GA unreachable (the endpoint is a closed loopback port)
+  f  (c) with the instrumentors' metrics off when only GA reads metrics (proposal)
+  g  (f) with cheaper otel-aa hooks and allowlist filter (proposal)
 
 Run from the repository root:
 
@@ -50,6 +52,8 @@ VARIANTS = {
     "c": "+ otel-aa GA pipeline, 3 tokens, loopback GA",
     "d": "AA 3.x-style task signals (DB, Celery task per token)",
     "e": "(c) with GA unreachable",
+    "f": "(c) + instrumentor metrics off when only GA reads metrics (proposal 1)",
+    "g": "(f) + cheaper hooks and allowlist (proposal 2)",
 }
 
 
@@ -98,7 +102,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--variants", default="abcde")
+    parser.add_argument("--variants", default="abcdefg")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--per-round", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=100)
@@ -110,7 +114,7 @@ def main() -> int:
 
     tmp = tempfile.mkdtemp(prefix="otelaa-bench-")
     prefix = f"otelaa-bench-{uuid.uuid4().hex[:8]}:"
-    collector = start_collector() if set(args.variants) & set("ce") else None
+    collector = start_collector() if set(args.variants) & set("cefg") else None
     dead_port = closed_port()
     workers: list[Worker] = []
     try:
@@ -159,6 +163,11 @@ def main() -> int:
             checks.append(["(d-a) / (c-a)", f"{(med['d'] - med['a']) / max(med['c'] - med['a'], 1e-9):.1f}"])
         if {"c", "e"} <= set(med):
             checks.append(["e / c - 1", f"{med['e'] / med['c'] - 1:+.1%}"])
+        for p in "fg":
+            if {"a", "b", p} <= set(med):
+                checks.append(
+                    [f"({p}-a) / (b-a)", f"{(med[p] - med['a']) / max(med['b'] - med['a'], 1e-9):.2f}"]
+                )
         print(table(["ratio", "measured"], checks))
         print()
         rows = []
@@ -169,7 +178,11 @@ def main() -> int:
         print(table(["variant", "tasks run", "broker messages", "per 1,000 tasks"], rows))
         if collector is not None:
             print()
-            print(ga_table(collector, {v: finished[v]["served"] for v in args.variants if v == "c"}))
+            print(
+                ga_table(
+                    collector, {v: finished[v]["served"] for v in args.variants if v in "cfg"}, "celery_event"
+                )
+            )
         return 0
     finally:
         for w in workers:

@@ -9,7 +9,7 @@ metric                     unit         value (attributes)
 ``aa.install.existence``   ``1``        1 (``aa.install.kind``: ``docker`` or ``baremetal``)
 ``aa.users``               ``{user}``   number of users
 ``aa.esi.tokens``          ``{token}``  number of ESI tokens (only with ``esi`` installed)
-``aa.apps``                ``{app}``    number of installed apps that are not core apps
+``aa.apps``                ``{app}``    number of installed Django apps, all of them, as AA counts
 ``aa.app.installed``       ``1``        1 per installed non-core app (``aa.app.label``)
 ``aa.version``             ``1``        1 (``aa.version``: the running Alliance Auth version)
 =========================  ===========  ====================================================
@@ -263,7 +263,8 @@ def _observe_apps(options: CallbackOptions) -> list[Observation]:
 
     if not apps.ready:
         return []
-    return [Observation(len(installed_extensions()))]
+    # AA's own task counts every app config; the same figure keeps AA's dashboard comparable.
+    return [Observation(len(apps.get_app_configs()))]
 
 
 @guarded("daily stats: installed apps", default=[])
@@ -322,8 +323,7 @@ def register_gauges(meter_provider: MeterProvider | None = None) -> None:
         METRIC_APPS,
         callbacks=[_observe_apps],
         unit="{app}",
-        description="Number of installed Django apps that are not Alliance Auth, Django or "
-        "infrastructure core apps.",
+        description="Number of installed Django apps (all of them, as Alliance Auth counts).",
     )
     meter.create_observable_gauge(
         METRIC_APP_INSTALLED,

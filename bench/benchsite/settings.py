@@ -20,7 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "benchsite",
 ]
-if VARIANT in {"c", "e"}:
+if VARIANT in {"c", "e", "f", "g"}:
     INSTALLED_APPS.append("otel_aa")
 
 # Alliance Auth's own middleware stack (minus its project-specific ones), for every variant.

@@ -57,6 +57,18 @@ class _Held:
         assert popped is not None
         return int(popped[1])
 
+    def both_workers(self) -> set[int]:
+        """Two requests held at once, so served by two workers; their pids."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(requests.get, self.base + "/hold/", timeout=30) for _ in range(2)]
+            popped = [self.client.blpop([self.arrived], timeout=20) for _ in range(2)]
+            self.client.rpush(self.release, "go", "go")
+            assert all(f.result().status_code == 200 for f in futures)
+        assert None not in popped
+        return {int(p[1]) for p in popped if p is not None}
+
     def close(self) -> None:
         self.client.delete(self.arrived, self.release)
         self.client.close()
@@ -77,8 +89,10 @@ def test_gunicorn_hup_and_a_killed_worker_replacements_still_export(
     held = _Held(base, redis_server)
     served: dict[int, int] = {}
     try:
-        old = _children(master)
-        assert len(old) == 2
+        old = held.both_workers()  # two requests held at once: both sync workers are up
+        assert old == _children(master)
+        for pid in old:
+            served[pid] = 1
         for _ in range(4):
             pid = held.get()
             served[pid] = served.get(pid, 0) + 1

@@ -62,7 +62,7 @@ def test_prints_each_tokens_requests_with_the_secret_masked_and_sends_nothing(
             f"api_secret=st…({len(OTHER_SECRET)} chars)" in post
         labels = {e["params"]["label"]: e["params"]["value"] for e in body["events"]}
         assert labels == {"existence": 1, "existence_baremetal": 1, "users": 2, "tokens": 1,
-                          "addons": 1, "fleetpings": 1}
+                          "addons": 7, "fleetpings": 1}
     assert collector.requests == [], "the preview sent something"
 
 
@@ -100,8 +100,9 @@ def test_send_exits_non_zero_when_a_send_fails(make_install: Any, collector: GAC
     install: Install = make_install()
     collector.fail_next(10, status=400)
     result = _command(install, "--send")
-    assert result.returncode != 0
-    assert "failed" in result.stderr
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Sending the daily statistics failed" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
     for secret in SECRETS:
         assert secret not in result.stdout + result.stderr
 

@@ -82,7 +82,7 @@ def test_gauges_follow_otel_naming_with_units_and_descriptions(make_install: Any
     assert first["aa.install.existence"]["points"] == [
         {"value": 1, "attributes": {"aa.install.kind": "baremetal"}}
     ]
-    assert first["aa.apps"]["points"] == [{"value": 1, "attributes": {}}]
+    assert first["aa.apps"]["points"] == [{"value": 7, "attributes": {}}]  # every app, as AA counts
     assert first["aa.app.installed"]["points"] == [{"value": 1, "attributes": {"aa.app.label": "fleetpings"}}]
 
 
@@ -115,7 +115,7 @@ def test_a_database_down_or_not_migrated_skips_the_counts_and_logs_once(
         assert found.get("aa.users", {"points": []})["points"] == []
         assert found.get("aa.esi.tokens", {"points": []})["points"] == []
         assert found["aa.install.existence"]["points"][0]["value"] == 1
-        assert found["aa.apps"]["points"] == [{"value": 1, "attributes": {}}]
+        assert found["aa.apps"]["points"] == [{"value": 7, "attributes": {}}]  # every app, as AA counts
     # Two collections, one log line per count: type only, no exception text, no traceback.
     users_lines = [line for line in stderr.splitlines() if "counting users" in line]
     tokens_lines = [line for line in stderr.splitlines() if "counting ESI tokens" in line]
