@@ -58,7 +58,7 @@ from otel_aa._guard import guarded
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "analytics_event", "configure"]
+__all__ = ["__version__", "analytics_event", "configure", "shutdown"]
 
 _tracer = trace.get_tracer("otel_aa", __version__)
 
@@ -68,6 +68,13 @@ def configure() -> None:
     from otel_aa.configurator import configure as _configure
 
     _configure()
+
+
+def shutdown() -> None:
+    """Flush and stop what :func:`configure` started (also done at exit); never raises."""
+    from otel_aa.configurator import shutdown as _shutdown
+
+    _shutdown()
 
 
 @guarded("otel_aa.analytics_event()")

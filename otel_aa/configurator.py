@@ -46,6 +46,7 @@ __all__ = [
     "ga_metric_reader",
     "is_configured",
     "set_default_environment",
+    "shutdown",
     "user_properties",
 ]
 
@@ -175,13 +176,33 @@ def _add_ga_metric_reader() -> None:
     # The SDK's MeterProvider flushes and shuts down only the readers given to its constructor,
     # not added ones: otel-aa flushes this one itself (hooks.flush_providers) and at exit.
     _state["ga_reader"] = reader
-    atexit.register(_shutdown_ga_reader, reader)
+    atexit.register(_shutdown_added_ga_reader)
     _register_gauges(provider)
 
 
 def ga_metric_reader() -> Any:
     """The GA daily-stats reader this process added, or None."""
     return _state.get("ga_reader")
+
+
+def _shutdown_added_ga_reader() -> None:
+    reader = _state.pop("ga_reader", None)
+    if reader is not None:
+        _shutdown_ga_reader(reader)
+
+
+@guarded("otel_aa.shutdown()")
+def shutdown() -> None:
+    """Flush and stop what :func:`configure` started, within the flush timeout; idempotent.
+
+    Runs by itself at interpreter exit. Call it first where the process's resources go away
+    before that (a test, an embedded demo deleting its database).
+    """
+    _shutdown_added_ga_reader()
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+        stop = getattr(provider, "shutdown", None)
+        if stop is not None:
+            stop()
 
 
 @guarded("shutting the daily-stats reader down")

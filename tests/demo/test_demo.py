@@ -34,6 +34,8 @@ def test_demo_succeeds_and_says_so(demo: subprocess.CompletedProcess[str]) -> No
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "RESULT: OK" in demo.stdout
     assert "Traceback" not in demo.stderr
+    # otel_aa.shutdown() ran before the temporary database went: nothing failed at exit.
+    assert "ERROR" not in demo.stderr and "failed with" not in demo.stdout + demo.stderr
 
 
 def test_demo_reports_each_token_with_what_its_flags_admit(demo: subprocess.CompletedProcess[str]) -> None:
