@@ -17,6 +17,11 @@ class OtelAAConfig(AppConfig):
 
     def ready(self) -> None:
         _register_checks()
+        # However Django gets instrumented (configure(), the distro, by hand), a path beyond
+        # Latin-1 must not make the instrumentation fail the request.
+        from otel_aa.hooks import fix_wsgi_request_attributes
+
+        fix_wsgi_request_attributes()
 
 
 @guarded("registering otel-aa's system checks")

@@ -327,6 +327,9 @@ def _instrument_django(response_hook: Any) -> None:
     instrumentor = DjangoInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(response_hook=response_hook)
+    from otel_aa.hooks import fix_wsgi_request_attributes
+
+    fix_wsgi_request_attributes()
 
 
 @guarded("instrumenting Celery")

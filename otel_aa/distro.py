@@ -34,6 +34,10 @@ class OtelAADistro(BaseDistro):
 
             kwargs.setdefault("response_hook", django_response_hook)
         super().load_instrumentor(entry_point, **kwargs)
+        if entry_point.name == "django":
+            from otel_aa.hooks import fix_wsgi_request_attributes
+
+            fix_wsgi_request_attributes()
         if entry_point.name == "celery":
             _connect_celery()
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
+from opentelemetry.exporter.google_analytics.limits import clean_text
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, Status, TraceFlags
@@ -232,9 +233,13 @@ def scrub_title(title: str, *, remove: Iterable[str] = (), max_length: int = 100
     ``remove`` holds what the caller knows the title may quote: the request's path values, the
     host name, the user's name and e-mail. Matching ignores case; pieces shorter than 3
     characters are left alone (removing "en" or "1" from every title would wreck them and
-    identifies nobody). The result is whitespace-collapsed and at most ``max_length`` long.
+    identifies nobody). The result is printable (control and invisible format characters
+    removed, see ``limits.clean_text``), whitespace-collapsed and at most ``max_length`` long.
     """
-    text = _EMAIL.sub(REDACTED, title)
+    # Printable first: a control or zero-width character must neither reach GA nor split an
+    # e-mail address or a user name so that the patterns below miss it.
+    text = clean_text(title)
+    text = _EMAIL.sub(REDACTED, text)
     text = _IPV4.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
     text = _IPV6.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
     # Longest first, so "alice.smith" goes before "alice".

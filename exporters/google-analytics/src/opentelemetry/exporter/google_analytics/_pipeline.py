@@ -21,7 +21,7 @@ from opentelemetry.exporter.google_analytics._settings import (
     parse_str,
     resolve,
 )
-from opentelemetry.exporter.google_analytics._transport import _Transport
+from opentelemetry.exporter.google_analytics._transport import _Transport, endpoint_problem
 from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.limits import (
     MAX_BODY_BYTES,
@@ -138,12 +138,20 @@ class _Pipeline:
             self._tokens = load_tokens(*self._token_args)
             endpoint = resolve(env.OTEL_EXPORTER_GA_ENDPOINT, self._endpoint_arg, env.DEFAULT_ENDPOINT,
                                parse_str)
+            problem = endpoint_problem(endpoint)
+            if problem is not None:
+                # No fallback to Google's default endpoint: the admin chose another one on
+                # purpose (EU collection, a proxy), so data must not go elsewhere. GA delivery
+                # alone is off; the value is not quoted (a URL may hold credentials).
+                log_once(f"setting:{env.OTEL_EXPORTER_GA_ENDPOINT}:{problem}", logging.ERROR,
+                         "Google Analytics exporter: the setting %s is invalid (%s); nothing is "
+                         "sent to GA until it is fixed", env.OTEL_EXPORTER_GA_ENDPOINT, problem)
             timeout = resolve(env.OTEL_EXPORTER_GA_TIMEOUT, self._timeout_arg, env.DEFAULT_TIMEOUT,
                               parse_positive_float)
             validate = resolve(env.OTEL_EXPORTER_GA_VALIDATE, self._validate_arg, None, parse_bool)
             if validate is None:
                 validate = _django_debug()
-            self.transport.configure(endpoint, timeout, validate)
+            self.transport.configure(endpoint, timeout, validate, usable=problem is None)
             source = resolve(env.OTEL_EXPORTER_GA_CLIENT_ID, self._client_id_arg, None, parse_str)
             if source != self._client_id_source:
                 self._client_id_source, self._client_id = source, None
@@ -224,8 +232,11 @@ class _Pipeline:
                     clean.append(fitted)
         return clean
 
-    def _bodies(self, fragments: list[bytes]) -> Iterator[bytes]:
-        """Request bodies of ≤25 events and < 130 kB each, from pre-serialized events."""
+    def _bodies(self, fragments: list[bytes]) -> Iterator[tuple[bytes, int]]:
+        """Request bodies of ≤25 events and < 130 kB each, from pre-serialized events.
+
+        Each body comes with the number of events in it, so that a lost body is counted.
+        """
         head = json.dumps({
             "client_id": self.client_id(),
             "non_personalized_ads": True,
@@ -238,7 +249,7 @@ class _Pipeline:
         for fragment in fragments:
             extra = len(fragment) + (1 if batch else 0)
             if batch and (len(batch) >= MAX_EVENTS_PER_REQUEST or size + extra >= MAX_BODY_BYTES):
-                yield head + b",".join(batch) + tail
+                yield head + b",".join(batch) + tail, len(batch)
                 batch, size = [], len(head) + len(tail)
                 extra = len(fragment)
             if size + extra >= MAX_BODY_BYTES:
@@ -247,32 +258,58 @@ class _Pipeline:
             batch.append(fragment)
             size += extra
         if batch:
-            yield head + b",".join(batch) + tail
+            yield head + b",".join(batch) + tail, len(batch)
 
     def bodies_for(self, events: Iterable[GAEvent]) -> list[bytes]:
         """The request bodies ``events`` would be sent in (for one token that admits them all)."""
-        return list(self._bodies([_serialize(e) for e in events]))
+        fragments = (self._serialize(e) for e in events)
+        return [body for body, _ in self._bodies([f for f in fragments if f is not None])]
+
+    def _serialize(self, event: GAEvent) -> bytes | None:
+        """``event`` as JSON bytes; ``None`` (counted) when it can't be: it alone is lost."""
+        try:
+            return _serialize(event)
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            self.drops.add(f"event could not be serialized ({type(exc).__name__})")
+            return None
 
     def deliver(self, events: list[GAEvent], tokens: Sequence[Token] | None = None) -> bool:
-        """Send sanitized ``events`` to every token that admits them. Return whether all went."""
+        """Send sanitized ``events`` to every token that admits them. Return whether all went.
+
+        Events that don't reach a token (GA unreachable after retries, a refused body, shutdown)
+        are counted in :attr:`drops`, once per token. All sends of one call share one retry
+        budget (``_Transport.MAX_RETRY_SECONDS``): a flush with GA down ends within it, however
+        many tokens and request bodies it holds.
+        """
         tokens = self.tokens if tokens is None else tokens
         if not events or not tokens or self.disabled():
             return True
-        fragments: dict[int, bytes] = {}
+        if not self.transport.usable:
+            # The endpoint setting is invalid (reported once when it was read): nothing can go.
+            self.drops.add("endpoint setting invalid", len(events), log=False)
+            return False
+        fragments: dict[int, bytes | None] = {}
+        deadline = self.transport.deadline()
         ok = True
         for token in tokens:
             chosen = []
             for index, event in enumerate(events):
                 if token.admits(event):
-                    fragment = fragments.get(index)
-                    if fragment is None:
-                        fragment = fragments[index] = _serialize(event)
-                    chosen.append(fragment)
-            for body in self._bodies(chosen):
+                    if index not in fragments:
+                        fragments[index] = self._serialize(event)
+                    fragment = fragments[index]
+                    if fragment is not None:
+                        chosen.append(fragment)
+            for body, count in self._bodies(chosen):
                 if self.transport.shutdown_event.is_set():
-                    return False
-                self.requests_sent += 1
-                ok = self.transport.send(token, body) and ok
+                    sent = False
+                else:
+                    self.requests_sent += 1
+                    sent = self.transport.send(token, body, deadline)
+                if not sent:
+                    # The transport logged why, once per window; here the loss is counted.
+                    self.drops.add("events not delivered to GA", count, log=False)
+                ok = sent and ok
         return ok
 
     def shutdown(self) -> None:

@@ -109,6 +109,21 @@ def debug_endpoint(endpoint: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
+def endpoint_problem(endpoint: str) -> str | None:
+    """Why ``endpoint`` can't be a collect URL (a fixed, value-free text), or ``None``."""
+    try:
+        parts = urlsplit(endpoint)
+        host = parts.hostname
+        _ = parts.port  # a malformed port raises only when read
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme not in {"http", "https"}:
+        return "not an http or https URL"
+    if not host:
+        return "a URL without a host"
+    return None
+
+
 class _Transport:
     """Sends request bodies to one endpoint for any number of tokens."""
 
@@ -129,10 +144,13 @@ class _Transport:
         self.endpoint = debug_endpoint(endpoint) if validate else endpoint
         self.timeout = timeout
         self.validate = validate
+        #: False while the configured endpoint is invalid: nothing can be sent.
+        self.usable = True
         self.shutdown_event = threading.Event()
         self._own_session = session is None
         self._session = session if session is not None else self._new_session(self.endpoint)
         self.attempts = 0  # HTTP calls made, for tests and the benchmark
+        self._last_failure: str | None = None  # why the last send gave up (no data in it)
         # One prepared request per token, copied per send: preparing URL and headers anew for
         # every batch was a third of the client's time.
         self._templates: dict[Token, requests.PreparedRequest] = {}
@@ -146,10 +164,15 @@ class _Transport:
 
             os.register_at_fork(after_in_child=_after_in_child)
 
-    def configure(self, endpoint: str, timeout: float, validate: bool) -> None:
-        """Point at another endpoint, timeout or mode (the settings changed); keeps shutdown state."""
+    def configure(self, endpoint: str, timeout: float, validate: bool, usable: bool = True) -> None:
+        """Point at another endpoint, timeout or mode (the settings changed); keeps shutdown state.
+
+        ``usable=False``: the endpoint is invalid; it is not parsed, and nothing is sent.
+        """
+        self.timeout, self.validate, self.usable = timeout, validate, usable
+        if not usable:
+            return
         target = debug_endpoint(endpoint) if validate else endpoint
-        self.timeout, self.validate = timeout, validate
         if target != self.endpoint:
             self.endpoint = target
             if self._own_session:
@@ -194,9 +217,17 @@ class _Transport:
 
     # --- one attempt -----------------------------------------------------------------------------
 
-    def _attempt(self, token: Token, body: bytes) -> bool:
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` by which sends starting now must end: one retry budget."""
+        return time.monotonic() + self.MAX_RETRY_SECONDS
+
+    def _attempt(self, token: Token, body: bytes, deadline: float | None = None) -> bool:
         if self.shutdown_event.is_set():
             raise _ShuttingDown
+        timeout = self.timeout
+        if deadline is not None:
+            # A hung GA must not hold the last attempt past the budget either.
+            timeout = max(0.001, min(timeout, deadline - time.monotonic()))
         self.attempts += 1
         try:
             template = self._templates.get(token)
@@ -204,7 +235,7 @@ class _Transport:
                 template = self._templates[token] = self._template(token)
             request = template.copy()
             request.prepare_body(body, None)
-            response = self._session.send(request, timeout=self.timeout, allow_redirects=False)
+            response = self._session.send(request, timeout=timeout, allow_redirects=False)
         except requests.Timeout:
             raise _Retryable("timed out") from None
         except requests.ConnectionError:
@@ -244,6 +275,10 @@ class _Transport:
                     scrub(str(message.get("validationCode", ""))),
                 )
 
+    def _give_up(self, token: Token, what: str, attempts: int) -> None:
+        self._last_failure = what
+        self._fail(token, f"{what}, gave up after {attempts} attempt(s)")
+
     def _fail(self, token: Token, what: str) -> None:
         # One message per token per window, whatever the failure: a flapping GA must not flood logs.
         log_per_window(f"send:{id(self)}:{token.name}", logging.WARNING,
@@ -252,7 +287,7 @@ class _Transport:
 
     # --- retries ---------------------------------------------------------------------------------
 
-    def _delay(self, exc: BaseException | None, attempt_number: int, started: float) -> float:
+    def _delay(self, exc: BaseException | None, attempt_number: int, deadline: float) -> float:
         """Seconds to wait after failed attempt ``attempt_number`` (1-based)."""
         hinted = exc.retry_after if isinstance(exc, _Retryable) else None
         if hinted is not None:
@@ -261,49 +296,59 @@ class _Transport:
             delay = min(self.BACKOFF_MAX, self.BACKOFF_INITIAL * (2 ** max(0, attempt_number - 1)))
             delay += _jitter(self.BACKOFF_JITTER * delay)
         # Never sleep past the total budget: the last attempt happens at the deadline.
-        remaining = self.MAX_RETRY_SECONDS - (time.monotonic() - started)
+        remaining = deadline - time.monotonic()
         return max(0.0, min(delay, remaining))
 
-    def _stop_at(self, started: float) -> bool:
-        return self.shutdown_event.is_set() or time.monotonic() - started >= self.MAX_RETRY_SECONDS
+    def _stop_at(self, deadline: float) -> bool:
+        return self.shutdown_event.is_set() or time.monotonic() >= deadline
 
     def _sleep(self, seconds: float) -> None:
         # Sleeping on the event lets shutdown cut a backoff short.
         self.shutdown_event.wait(seconds)
 
-    def send(self, token: Token, body: bytes) -> bool:
-        """POST ``body`` for ``token``; retry what is retryable. Return whether GA took it."""
-        started = time.monotonic()
+    def send(self, token: Token, body: bytes, deadline: float | None = None) -> bool:
+        """POST ``body`` for ``token``; retry what is retryable. Return whether GA took it.
+
+        Retries stop at ``deadline`` (a ``time.monotonic()``; default: one budget from now). A
+        send whose deadline has passed, because earlier sends of the same export spent the
+        budget, is not attempted: it fails with the last failure's reason.
+        """
+        if deadline is None:
+            deadline = self.deadline()
+        elif time.monotonic() >= deadline:
+            why = self._last_failure or "no time left"
+            self._fail(token, f"{why}; not attempted, the export's retry budget is spent")
+            return False
         try:
             # The first attempt without tenacity's bookkeeping: nearly every send succeeds at once.
-            return self._attempt(token, body)
+            return self._attempt(token, body, deadline)
         except _Retryable as exc:
             first = exc
         except _ShuttingDown:
             self._fail(token, "exporter shut down before delivery")
             return False
-        if self._stop_at(started):
-            self._fail(token, f"{first.what}, gave up after 1 attempt(s)")
+        if self._stop_at(deadline):
+            self._give_up(token, first.what, 1)
             return False
-        self._sleep(self._delay(first, 1, started))
+        self._sleep(self._delay(first, 1, deadline))
 
         def wait(state: RetryCallState) -> float:
             outcome = state.outcome.exception() if state.outcome is not None else None
-            return self._delay(outcome, state.attempt_number + 1, started)
+            return self._delay(outcome, state.attempt_number + 1, deadline)
 
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable),
-            stop=lambda state: self._stop_at(started),
+            stop=lambda state: self._stop_at(deadline),
             wait=wait,
             sleep=self._sleep,
             reraise=False,
         )
         try:
-            return bool(retrying(self._attempt, token, body))
+            return bool(retrying(self._attempt, token, body, deadline))
         except RetryError as exc:
             last = exc.last_attempt.exception()
             what = last.what if isinstance(last, _Retryable) else type(last).__name__
-            self._fail(token, f"{what}, gave up after {exc.last_attempt.attempt_number + 1} attempt(s)")
+            self._give_up(token, what, exc.last_attempt.attempt_number + 1)
             return False
         except _ShuttingDown:
             self._fail(token, "exporter shut down before delivery")

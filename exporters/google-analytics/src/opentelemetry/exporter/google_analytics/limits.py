@@ -27,6 +27,7 @@ import math
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
@@ -51,6 +52,7 @@ __all__ = [
     "RESERVED_USER_PROPERTY_NAMES",
     "DropCounter",
     "ValidationMessage",
+    "clean_text",
     "sanitize_event",
     "sanitize_user_properties",
     "validate_payload",
@@ -118,15 +120,21 @@ class DropCounter:
         self._lock = threading.Lock()
         self._counts: collections.Counter[str] = collections.Counter()
 
-    def add(self, reason: str, count: int = 1) -> None:
-        """Count ``count`` drops for ``reason`` (a fixed, data-free string)."""
+    def add(self, reason: str, count: int = 1, *, log: bool = True) -> None:
+        """Count ``count`` drops for ``reason`` (a fixed, data-free string).
+
+        ``log=False`` when the caller has logged the cause already (a failed send): one message
+        per failure, not two.
+        """
         with self._lock:
             self._counts[reason] += count
             total = self._counts[reason]
+        if not log:
+            return
         log_per_window(
             f"drop:{reason}",
             logging.WARNING,
-            "Google Analytics exporter dropped data that GA would refuse: %s (%d so far in this "
+            "Google Analytics exporter dropped data GA could not take: %s (%d so far in this "
             "process; logged once per window)",
             reason,
             total,
@@ -188,6 +196,39 @@ def _user_property_name_problem(name: object) -> str | None:
 _PRIORITY_PARAMS = ("engagement_time_msec", "session_id")
 
 
+#: Invisible format characters kept by :func:`clean_text`: the zero-width joiner and non-joiner
+#: are part of emoji sequences and of the spelling of words in several scripts.
+_KEPT_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
+
+
+def _clean_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if char.isspace():
+        return " "  # tabs, newlines, U+0085, U+2028...: a space, so words stay apart
+    if category == "Cs":
+        return "\ufffd"  # a lone surrogate (bytes decoded with surrogateescape): not encodable
+    if category in {"Cc", "Cf"} and char not in _KEPT_FORMAT_CHARACTERS:
+        return ""  # C0/C1 controls, ANSI escapes' ESC, bidi overrides, zero-width spaces, BOM
+    return char
+
+
+def clean_text(text: str, max_length: int | None = None) -> str:
+    """Return ``text`` as printable, valid UTF-8 text of at most ``max_length`` characters.
+
+    Control characters (C0, DEL, C1) and invisible format characters (bidi overrides, zero-width
+    spaces, BOM) are removed, whitespace of any kind becomes a space, and a lone surrogate, which
+    no UTF-8 encoder accepts, becomes U+FFFD. GA would show the first as garbage in reports, and
+    the last would make the whole request body unencodable.
+    """
+    if text.isprintable():  # the common case, checked at C speed
+        return text if max_length is None else text[:max_length]
+    if max_length is not None:
+        # Bounded work on a 10 MB value: removals can shorten the text, hence the margin.
+        text = text[: 4 * max_length + 16]
+    cleaned = "".join(_clean_char(char) for char in text)
+    return cleaned if max_length is None else cleaned[:max_length]
+
+
 def _clean_value(value: object, max_length: int) -> ParamValue | None:
     if isinstance(value, bool):
         return int(value)
@@ -196,7 +237,7 @@ def _clean_value(value: object, max_length: int) -> ParamValue | None:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
-        return value[:max_length]
+        return clean_text(value, max_length)
     return None
 
 
@@ -205,7 +246,8 @@ def sanitize_event(
 ) -> GAEvent | None:
     """Return ``event`` made to fit Google's limits, or ``None`` when it cannot be sent.
 
-    Values too long are truncated; a param with a bad or reserved name or an unsendable value
+    Values too long are truncated and strings are made printable, valid UTF-8
+    (:func:`clean_text`); a param with a bad or reserved name or an unsendable value
     (a list, NaN, None) is dropped; an event with a bad or reserved name, or older than 72 hours,
     is dropped. Every drop is counted in ``drops`` by reason. The input is never modified.
     """
@@ -230,7 +272,8 @@ def sanitize_event(
             changed = True
             continue
         kind = type(value)
-        if (kind is str and len(value) <= MAX_PARAM_VALUE_LENGTH) or kind is int:  # type: ignore[arg-type]
+        if (kind is str and len(value) <= MAX_PARAM_VALUE_LENGTH  # type: ignore[arg-type]
+                and value.isprintable()) or kind is int:  # type: ignore[union-attr]
             params[name] = value  # the common case, kept cheap
             continue
         clean = _clean_value(value, MAX_PARAM_VALUE_LENGTH)
@@ -276,7 +319,7 @@ def sanitize_user_properties(
 
 
 class _NullCounter(DropCounter):
-    def add(self, reason: str, count: int = 1) -> None:
+    def add(self, reason: str, count: int = 1, *, log: bool = True) -> None:
         pass
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -15,6 +15,7 @@ from opentelemetry.exporter.google_analytics._pipeline import (
     _Pipeline,
     build_pipeline,
 )
+from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.mapping import span_to_event
 from opentelemetry.exporter.google_analytics.tokens import Token
 from opentelemetry.sdk.trace import ReadableSpan
@@ -80,7 +81,7 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
             tokens = pipeline.tokens
             if not tokens:
                 return SpanExportResult.SUCCESS
-            events = pipeline.sanitize(span_to_event(span) for span in spans)
+            events = pipeline.sanitize(_events(spans, pipeline))
             ok = pipeline.deliver(events, tokens)
         except Exception as exc:
             log_per_window(f"span-export:{type(exc).__name__}", logging.ERROR,
@@ -98,3 +99,12 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here (the span processor batches), so there is nothing to flush."""
         return True
+
+
+def _events(spans: Sequence[ReadableSpan], pipeline: _Pipeline) -> Iterator[GAEvent | None]:
+    """Each span's event; a span the mapping can't read costs only itself (counted)."""
+    for span in spans:
+        try:
+            yield span_to_event(span)
+        except Exception as exc:
+            pipeline.drops.add(f"span could not be mapped ({type(exc).__name__})")

@@ -28,6 +28,8 @@ __all__ = ["Token", "load_tokens", "mask_secret"]
 
 # GA4 web stream measurement ids look like ``G-XXXXXXXXXX``.
 _MEASUREMENT_ID = re.compile(r"^G-[A-Z0-9]{4,20}$", re.IGNORECASE)
+# Short enough that no Measurement Protocol API secret (22 characters) has this shape.
+_ID_SHAPED = re.compile(r"^[A-Z]{1,3}-[A-Z0-9]{1,12}$", re.IGNORECASE)
 _KNOWN_KEYS = frozenset(
     {"name", "measurement_id", "api_secret", "page_views", "celery_events", "daily_stats",
      "ignore_paths"}
@@ -123,9 +125,15 @@ def _build(
             "data in July 2023: create a GA4 property and use its G-... measurement id"
         )
     if not _MEASUREMENT_ID.match(measurement_id):
-        raise _TokenError(
-            f"has measurement_id {measurement_id!r}, which is not a GA4 measurement id (G-...)"
-        )
+        if isinstance(secret, str) and _MEASUREMENT_ID.match(secret.strip()):
+            raise _TokenError(
+                "has its measurement_id and api_secret swapped (the api_secret is a G-... "
+                f"measurement id; the measurement_id is {mask_secret(measurement_id)})"
+            )
+        # Quoted only when it is short and id-shaped (a typo, another product's id); anything
+        # else is masked: what sits in the wrong field may well be a secret.
+        shown = repr(measurement_id) if _ID_SHAPED.match(measurement_id) else mask_secret(measurement_id)
+        raise _TokenError(f"has measurement_id {shown}, which is not a GA4 measurement id (G-...)")
     if not isinstance(secret, str) or not secret.strip():
         raise _TokenError(f"has no api_secret (got {mask_secret(secret)})")
     flags = dict(defaults)
@@ -169,7 +177,8 @@ def _label(raw: Any, index: int) -> str:
         if isinstance(name, str) and name.strip():
             return repr(name.strip())
         mid = raw.get("measurement_id")
-        if isinstance(mid, str) and mid.strip():
+        # Only a well-formed id names a token in messages: anything else may be a secret.
+        if isinstance(mid, str) and _MEASUREMENT_ID.match(mid.strip()):
             return repr(mid.strip())
     return f"#{index + 1}"
 
@@ -247,7 +256,7 @@ def load_tokens(
     if short_id is not None or short_secret is not None:
         short_setting = f"{env.OTEL_EXPORTER_GA_MEASUREMENT_ID}/{env.OTEL_EXPORTER_GA_API_SECRET}"
         raw_short = {"measurement_id": short_id, "api_secret": short_secret}
-        label = repr(short_id) if short_id else "(short form)"
+        label = repr(short_id) if short_id and _MEASUREMENT_ID.match(short_id) else "(short form)"
         try:
             token = _build(raw_short, label, defaults, shared)
         except _TokenError as exc:

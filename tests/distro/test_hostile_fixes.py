@@ -1,0 +1,58 @@
+"""Regression tests for the distro's side of the hostile-input fixes: printable titles, the class
+name of an exception Celery could not pickle, and the WSGI helper's Latin-1 path bug."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from celery.utils.serialization import UnpickleableExceptionWrapper
+from django.test import RequestFactory
+
+from otel_aa import hooks
+from otel_aa.privacy import scrub_title
+
+
+def test_scrub_title_strips_control_and_invisible_characters():
+    assert scrub_title("Fleet\x00\x01\x07\x1b[31m\x7f ops\r\n\tboard\x0b\x0c") == "Fleet[31m ops board"
+    assert scrub_title("\u202eevil\u202c \u200b\u2028\ufeff title") == "evil title"
+    assert scrub_title("caf\ud800") == "caf\ufffd"
+
+
+def test_scrub_title_cleans_before_it_scrubs():
+    # A zero-width space must not hide an address or a user name from the patterns.
+    scrubbed = scrub_title("alice\u200b@example.org and Ali\u200bce", remove=["Alice"])
+    assert "alice" not in scrubbed.lower() and "example.org" not in scrubbed
+
+
+class _TwoArgs(Exception):
+    def __init__(self, what: str, code: int) -> None:
+        super().__init__(what)
+        self.code = code
+
+
+def test_exception_class_name_unwraps_celerys_unpicklable_wrapper():
+    with pytest.raises(TypeError):
+        pickle.loads(pickle.dumps(_TwoArgs("x", 1)))
+    wrapped = UnpickleableExceptionWrapper.from_exception(_TwoArgs("secret text", 1))
+    assert hooks.exception_class_name(wrapped) == "_TwoArgs"
+    assert hooks.exception_class_name(ValueError("secret text")) == "ValueError"
+    assert hooks.exception_class_name(None) == "Failure"
+
+
+def test_collect_request_attributes_survives_a_path_beyond_latin_1():
+    from opentelemetry.instrumentation.django.middleware import otel_middleware
+
+    hooks.fix_wsgi_request_attributes()
+    hooks.fix_wsgi_request_attributes()  # idempotent: wrapped once
+    collect = otel_middleware.wsgi_collect_request_attributes
+    assert collect._otel_aa_fixed
+    assert not getattr(collect.__wrapped__, "_otel_aa_fixed", False)
+
+    request = RequestFactory().get("/any/\u00e9\u6f22\U0001f680/")
+    assert request.META["PATH_INFO"] == "/any/\u00e9\u6f22\U0001f680/"  # Django's decoded form
+    with pytest.raises(UnicodeEncodeError):
+        collect.__wrapped__(request.META)  # the upstream helper alone
+    attributes = collect(request.META)
+    assert attributes["http.url"].endswith("/any/%C3%A9%E6%BC%A2%F0%9F%9A%80/")
+    assert request.META["PATH_INFO"] == "/any/\u00e9\u6f22\U0001f680/"  # the request is untouched
