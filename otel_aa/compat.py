@@ -20,7 +20,7 @@ import logging
 import threading
 from typing import Any
 
-from opentelemetry.exporter.google_analytics import _settings
+from opentelemetry.exporter.google_analytics import settings as ga_settings
 
 __all__ = [
     "aa_client_id",
@@ -72,7 +72,7 @@ def aa_version() -> str | None:
 def analytics_disabled() -> bool:
     """AA's ``ANALYTICS_DISABLED`` switch (environment variable or Django setting); false if unset."""
     try:
-        return bool(_settings.resolve("ANALYTICS_DISABLED", None, False, _settings.parse_bool))
+        return bool(ga_settings.resolve("ANALYTICS_DISABLED", None, False, ga_settings.parse_bool))
     except Exception as exc:
         _log_once("disabled", logging.WARNING, "otel-aa: could not read ANALYTICS_DISABLED (%s)",
                   type(exc).__name__)

@@ -24,7 +24,7 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER
-from opentelemetry.exporter.google_analytics import _settings
+from opentelemetry.exporter.google_analytics import settings as ga_settings
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_BSP_MAX_EXPORT_BATCH_SIZE
 from opentelemetry.sdk.trace import SpanProcessor
@@ -86,8 +86,8 @@ def _ga_exporter_classes() -> tuple[type | None, type | None, type | None]:
 
 
 def _otlp_allowlist() -> bool:
-    return bool(_settings.resolve(env.OTEL_AA_OTLP_ALLOWLIST, None, env.DEFAULT_OTLP_ALLOWLIST,
-                                  _settings.parse_bool))
+    return bool(ga_settings.resolve(env.OTEL_AA_OTLP_ALLOWLIST, None, env.DEFAULT_OTLP_ALLOWLIST,
+                                  ga_settings.parse_bool))
 
 
 def export_span_processor(span_exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:

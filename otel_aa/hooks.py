@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
-from opentelemetry.exporter.google_analytics import _settings
+from opentelemetry.exporter.google_analytics import settings as ga_settings
 from opentelemetry.trace import Span, SpanKind
 
 from otel_aa import environment_variables as env
@@ -185,8 +185,8 @@ def _loaded_user(request: Any) -> Any:
 
 
 def _title_max_length() -> int:
-    value = _settings.resolve(env.OTEL_AA_TITLE_MAX_LENGTH, None, float(env.DEFAULT_TITLE_MAX_LENGTH),
-                              _settings.parse_positive_float)
+    value = ga_settings.resolve(env.OTEL_AA_TITLE_MAX_LENGTH, None, float(env.DEFAULT_TITLE_MAX_LENGTH),
+                              ga_settings.parse_positive_float)
     return int(value)
 
 
@@ -314,8 +314,8 @@ def celery_worker_process_shutdown(**kwargs: Any) -> None:
 
 def flush_timeout() -> float:
     """:envvar:`OTEL_AA_FLUSH_TIMEOUT`, in seconds."""
-    return float(_settings.resolve(env.OTEL_AA_FLUSH_TIMEOUT, None, env.DEFAULT_FLUSH_TIMEOUT,
-                                   _settings.parse_positive_float))
+    return float(ga_settings.resolve(env.OTEL_AA_FLUSH_TIMEOUT, None, env.DEFAULT_FLUSH_TIMEOUT,
+                                   ga_settings.parse_positive_float))
 
 
 def flush_ga_reader(reader: Any) -> None:

@@ -41,7 +41,6 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from opentelemetry.exporter.google_analytics import environment_variables as _ga_env
-from opentelemetry.exporter.google_analytics._settings import parse_positive_float, resolve
 from opentelemetry.exporter.google_analytics.attributes import (
     ATTR_APP_LABEL,
     ATTR_INSTALL_KIND,
@@ -53,6 +52,7 @@ from opentelemetry.exporter.google_analytics.attributes import (
     METRIC_USERS,
     METRIC_VERSION,
 )
+from opentelemetry.exporter.google_analytics.settings import parse_positive_float, resolve
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
 
 from otel_aa import __version__

@@ -20,12 +20,12 @@ from typing import Any
 
 import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from opentelemetry.exporter.google_analytics import debug_endpoint
 from opentelemetry.exporter.google_analytics import environment_variables as ga_env
-from opentelemetry.exporter.google_analytics._settings import parse_positive_float, parse_str, resolve
-from opentelemetry.exporter.google_analytics._transport import debug_endpoint
 from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.limits import sanitize_event, sanitize_user_properties
 from opentelemetry.exporter.google_analytics.mapping import metrics_to_events, span_to_event
+from opentelemetry.exporter.google_analytics.settings import parse_positive_float, parse_str, resolve
 from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens, mask_secret
 
 #: The sample kinds, in the order they are sent, with the token flag that admits each.

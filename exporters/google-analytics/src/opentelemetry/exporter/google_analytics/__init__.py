@@ -64,6 +64,8 @@ records and validates hits and fails on demand.
 
 from __future__ import annotations
 
+# The validation server's URL for a collect URL: public for tools that post sample hits there.
+from opentelemetry.exporter.google_analytics._transport import debug_endpoint
 from opentelemetry.exporter.google_analytics.events import GAEvent, Stream
 from opentelemetry.exporter.google_analytics.limits import DropCounter, validate_payload
 from opentelemetry.exporter.google_analytics.mapping import (
@@ -97,6 +99,7 @@ __all__ = [
     "Stream",
     "Token",
     "__version__",
+    "debug_endpoint",
     "load_tokens",
     "mask_secret",
     "metrics_to_events",

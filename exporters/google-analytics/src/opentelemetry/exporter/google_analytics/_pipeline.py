@@ -13,14 +13,6 @@ from typing import Any
 import requests
 from opentelemetry.exporter.google_analytics import environment_variables as env
 from opentelemetry.exporter.google_analytics._log import log_once, log_per_window
-from opentelemetry.exporter.google_analytics._settings import (
-    _MISSING,
-    django_setting,
-    parse_bool,
-    parse_positive_float,
-    parse_str,
-    resolve,
-)
 from opentelemetry.exporter.google_analytics._transport import _Transport, endpoint_problem
 from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.limits import (
@@ -29,6 +21,14 @@ from opentelemetry.exporter.google_analytics.limits import (
     DropCounter,
     sanitize_event,
     sanitize_user_properties,
+)
+from opentelemetry.exporter.google_analytics.settings import (
+    _MISSING,
+    django_setting,
+    parse_bool,
+    parse_positive_float,
+    parse_str,
+    resolve,
 )
 from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens
 

@@ -21,8 +21,8 @@ from opentelemetry.exporter.google_analytics._pipeline import (
     _Pipeline,
     build_pipeline,
 )
-from opentelemetry.exporter.google_analytics._settings import parse_positive_float, resolve
 from opentelemetry.exporter.google_analytics.mapping import metrics_to_events
+from opentelemetry.exporter.google_analytics.settings import parse_positive_float, resolve
 from opentelemetry.exporter.google_analytics.tokens import Token
 from opentelemetry.sdk.metrics import (
     Counter,

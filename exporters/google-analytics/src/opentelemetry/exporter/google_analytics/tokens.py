@@ -16,13 +16,13 @@ from typing import Any
 
 from opentelemetry.exporter.google_analytics import environment_variables as env
 from opentelemetry.exporter.google_analytics._log import log_once
-from opentelemetry.exporter.google_analytics._settings import (
+from opentelemetry.exporter.google_analytics.events import GAEvent
+from opentelemetry.exporter.google_analytics.settings import (
     parse_bool,
     parse_path_list,
     parse_str,
     resolve,
 )
-from opentelemetry.exporter.google_analytics.events import GAEvent
 
 __all__ = ["Token", "load_tokens", "mask_secret"]
 

@@ -1,4 +1,4 @@
-"""Where a setting's value comes from.
+"""Where a setting's value comes from (public: the otel_aa distro resolves its own settings alike).
 
 Precedence, as in OpenTelemetry's own exporters plus Django: constructor argument > environment
 variable > Django setting of the same name (only when ``django.conf.settings.configured``) >
@@ -15,6 +15,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from opentelemetry.exporter.google_analytics._log import log_once
+
+__all__ = [
+    "django_setting",
+    "parse_bool",
+    "parse_path_list",
+    "parse_positive_float",
+    "parse_str",
+    "resolve",
+]
 
 _T = TypeVar("_T")
 
