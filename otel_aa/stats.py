@@ -301,42 +301,24 @@ def register_gauges(meter_provider: MeterProvider | None = None) -> None:
         except TypeError:  # a provider that can't be weakly referenced is simply not remembered
             pass
     meter = provider.get_meter(_METER_NAME, __version__)
-    meter.create_observable_gauge(
-        METRIC_INSTALL_EXISTENCE,
-        callbacks=[_observe_existence],
-        unit="1",
-        description="Always 1: this Alliance Auth install exists; aa.install.kind says how it runs.",
-    )
-    meter.create_observable_gauge(
-        METRIC_USERS,
-        callbacks=[_observe_users],
-        unit="{user}",
-        description="Number of user accounts.",
-    )
-    meter.create_observable_gauge(
-        METRIC_ESI_TOKENS,
-        callbacks=[_observe_esi_tokens],
-        unit="{token}",
-        description="Number of ESI tokens stored (only when django-esi is installed).",
-    )
-    meter.create_observable_gauge(
-        METRIC_APPS,
-        callbacks=[_observe_apps],
-        unit="{app}",
-        description="Number of installed Django apps (all of them, as Alliance Auth counts).",
-    )
-    meter.create_observable_gauge(
-        METRIC_APP_INSTALLED,
-        callbacks=[_observe_app_installed],
-        unit="1",
-        description="1 for each installed non-core app, named by its aa.app.label.",
-    )
-    meter.create_observable_gauge(
-        METRIC_VERSION,
-        callbacks=[_observe_version],
-        unit="1",
-        description="1, with the running Alliance Auth version as the aa.version attribute.",
-    )
+    for name, callback, unit, description in _GAUGES:
+        meter.create_observable_gauge(name, callbacks=[callback], unit=unit, description=description)
+
+
+#: The gauges: name, callback, UCUM unit, description.
+_GAUGES: tuple[tuple[str, Callable[[CallbackOptions], Iterable[Observation]], str, str], ...] = (
+    (METRIC_INSTALL_EXISTENCE, _observe_existence, "1",
+     "Always 1: this Alliance Auth install exists; aa.install.kind says how it runs."),
+    (METRIC_USERS, _observe_users, "{user}", "Number of user accounts."),
+    (METRIC_ESI_TOKENS, _observe_esi_tokens, "{token}",
+     "Number of ESI tokens stored (only when django-esi is installed)."),
+    (METRIC_APPS, _observe_apps, "{app}",
+     "Number of installed Django apps (all of them, as Alliance Auth counts)."),
+    (METRIC_APP_INSTALLED, _observe_app_installed, "1",
+     "1 for each installed non-core app, named by its aa.app.label."),
+    (METRIC_VERSION, _observe_version, "1",
+     "1, with the running Alliance Auth version as the aa.version attribute."),
+)
 
 
 # --- the once-a-day lease -------------------------------------------------------------------------
