@@ -95,7 +95,23 @@ def worker(variant: str) -> None:
     def finish() -> dict[str, Any]:
         return {"served": ran, **(_flush() if variant != "e" else {})}
 
-    serve({"run": run, "finish": finish}, {"variant": variant, "pid": os.getpid()})
+    def profile(n: int, top: int = 30) -> dict[str, Any]:
+        import cProfile
+        import io
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(n):
+            one()
+        profiler.disable()
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(r"otel_aa|google_analytics|instrumentation", top)
+        return {"text": text.getvalue()}
+
+    serve({"run": run, "finish": finish, "profile": profile}, {"variant": variant, "pid": os.getpid()})
 
 
 def main() -> int:
@@ -106,11 +122,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--per-round", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--profile", metavar="VARIANT", help="print a cProfile of one variant instead")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
         return 0
+    if args.profile:
+        args.variants = args.profile
 
     tmp = tempfile.mkdtemp(prefix="otelaa-bench-")
     prefix = f"otelaa-bench-{uuid.uuid4().hex[:8]}:"
@@ -132,6 +151,10 @@ def main() -> int:
                 "OTEL_SERVICE_NAME": f"bench-task-{v}",
             }
             workers.append(Worker(Path(__file__), v, env))
+        if args.profile:
+            workers[0].ask("run", n=args.warmup)
+            print(workers[0].ask("profile", n=args.per_round * args.rounds)["text"])
+            return 0
         for w in workers:
             w.ask("run", n=args.warmup)
         results = interleave(workers, args.rounds, "run", n=args.per_round)

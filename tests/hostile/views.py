@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -24,20 +24,32 @@ TITLES: dict[str, tuple[bytes, str]] = {
 }
 
 
-def title(request: Any, kind: str) -> HttpResponse:
-    text, content_type = TITLES[kind]
-    body = b"<!DOCTYPE html><html><head><title>" + text + b"</title></head><body>ok</body></html>"
-    return HttpResponse(body, content_type=content_type)
+def title_view(kind: str) -> Callable[[Any], HttpResponse]:
+    def title(request: Any) -> HttpResponse:
+        text, content_type = TITLES[kind]
+        body = b"<!DOCTYPE html><html><head><title>" + text + b"</title></head><body>ok</body></html>"
+        return HttpResponse(body, content_type=content_type)
+
+    return title
 
 
-def big(request: Any, kind: str) -> HttpResponse:
-    """10 MB bodies: HTML with a normal title, HTML without a head, and a binary download."""
-    if kind == "html":
-        body = b"<html><head><title>Big page</title></head><body>" + b"x" * (10 * MB) + b"</body></html>"
-        return HttpResponse(body, content_type="text/html; charset=utf-8")
-    if kind == "headless":
-        return HttpResponse(b"<p>" * (10 * MB // 3), content_type="text/html")
-    return HttpResponse(b"\x00" * (10 * MB), content_type="application/octet-stream")
+#: 10 MB bodies: HTML with a normal title, HTML without a head, and a binary download.
+BIG: dict[str, tuple[bytes, str]] = {
+    "html": (
+        b"<html><head><title>Big page</title></head><body>" + b"x" * (10 * MB) + b"</body></html>",
+        "text/html; charset=utf-8",
+    ),
+    "headless": (b"<p>" * (10 * MB // 3), "text/html"),
+    "binary": (b"\x00" * (10 * MB), "application/octet-stream"),
+}
+
+
+def big_view(kind: str) -> Callable[[Any], HttpResponse]:
+    def big(request: Any) -> HttpResponse:
+        body, content_type = BIG[kind]
+        return HttpResponse(body, content_type=content_type)
+
+    return big
 
 
 class Endless:
