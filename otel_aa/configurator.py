@@ -44,6 +44,7 @@ __all__ = [
     "ensure_configured",
     "export_span_processor",
     "ga_metric_reader",
+    "instrumentation_kwargs",
     "is_configured",
     "set_default_environment",
     "shutdown",
@@ -326,10 +327,26 @@ def _instrument_django(response_hook: Any) -> None:
         return
     instrumentor = DjangoInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(response_hook=response_hook)
+        instrumentor.instrument(response_hook=response_hook, **instrumentation_kwargs())
     from otel_aa.hooks import fix_wsgi_request_attributes
 
     fix_wsgi_request_attributes()
+
+
+def instrumentation_kwargs() -> dict[str, Any]:
+    """Extra arguments for the Django and Celery instrumentors.
+
+    When GA is the only metrics exporter, nobody reads the instrumentations' request-duration
+    histograms and active-request counters, yet the SDK would aggregate them on every request
+    and task: a no-op meter provider skips that work (about a fifth of otel-aa's cost per
+    request, see docs/performance.md). Any other metrics exporter (``otlp``) gets them as usual.
+    """
+    names = {n.strip() for n in os.environ.get(OTEL_METRICS_EXPORTER, "").split(",")} - {"", "none"}
+    if names <= {_GA_NAME}:
+        from opentelemetry.metrics import NoOpMeterProvider
+
+        return {"meter_provider": NoOpMeterProvider()}
+    return {}
 
 
 @guarded("instrumenting Celery")
@@ -340,4 +357,4 @@ def _instrument_celery() -> None:
         return
     instrumentor = CeleryInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()
+        instrumentor.instrument(**instrumentation_kwargs())

@@ -14,7 +14,7 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 
 from otel_aa._guard import guarded
-from otel_aa.configurator import set_default_environment
+from otel_aa.configurator import instrumentation_kwargs, set_default_environment
 
 __all__ = ["OtelAADistro"]
 
@@ -33,6 +33,9 @@ class OtelAADistro(BaseDistro):
             from otel_aa.hooks import django_response_hook
 
             kwargs.setdefault("response_hook", django_response_hook)
+        if entry_point.name in ("django", "celery"):
+            for key, value in instrumentation_kwargs().items():
+                kwargs.setdefault(key, value)
         super().load_instrumentor(entry_point, **kwargs)
         if entry_point.name == "django":
             from otel_aa.hooks import fix_wsgi_request_attributes

@@ -239,12 +239,17 @@ def scrub_title(title: str, *, remove: Iterable[str] = (), max_length: int = 100
     # Printable first: a control or zero-width character must neither reach GA nor split an
     # e-mail address or a user name so that the patterns below miss it.
     text = clean_text(title)
-    text = _EMAIL.sub(REDACTED, text)
+    # The patterns run on the request thread: skip those that can't match (no "@", no ":").
+    if "@" in text:
+        text = _EMAIL.sub(REDACTED, text)
     text = _IPV4.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
-    text = _IPV6.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
-    # Longest first, so "alice.smith" goes before "alice".
-    for piece in sorted({str(p).strip() for p in remove if p is not None}, key=len, reverse=True):
-        if len(piece) >= 3:
-            text = re.sub(re.escape(piece), REDACTED, text, flags=re.IGNORECASE)
+    if ":" in text:
+        text = _IPV6.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
+    # Longest first, so "alice.smith" goes before "alice"; only pieces the title holds at all.
+    folded = text.casefold()
+    pieces = {str(p).strip() for p in remove if p is not None}
+    for piece in sorted((p for p in pieces if len(p) >= 3 and p.casefold() in folded), key=len,
+                        reverse=True):
+        text = re.sub(re.escape(piece), REDACTED, text, flags=re.IGNORECASE)
     text = _SPACES.sub(" ", text).strip()
     return text[:max_length]

@@ -320,3 +320,15 @@ def test_checks(settings, monkeypatch):
     assert [m.id for m in checks.check_middleware()] == ["otel_aa.W003"]
     settings.MIDDLEWARE = [checks._OTEL_MIDDLEWARE, "x"]
     assert checks.check_middleware() == []
+
+
+@pytest.mark.parametrize(
+    ("exporters", "noop"),
+    [("ga", True), ("", True), ("none", True), ("ga,otlp", False), ("otlp", False)],
+)
+def test_instrumentation_metrics_are_skipped_when_only_ga_reads_metrics(monkeypatch, exporters, noop):
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", exporters)
+    kwargs = configurator.instrumentation_kwargs()
+    assert isinstance(kwargs.get("meter_provider"), NoOpMeterProvider) is noop
