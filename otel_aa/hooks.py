@@ -74,17 +74,21 @@ def django_response_hook(span: Span, request: Any, response: Any) -> None:
         return
     content_type = response.get("Content-Type", "") if hasattr(response, "get") else ""
     media_type = content_type.split(";", 1)[0].strip().lower()
+    # Collected first and set at once: each set_attribute takes the span's lock.
+    found: dict[str, str] = {}
     if media_type:
-        span.set_attribute(PAGE_CONTENT_TYPE, media_type)
+        found[PAGE_CONTENT_TYPE] = media_type
     _set_route(span, request)
     language = primary_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
     if language:
-        span.set_attribute(PAGE_LANGUAGE, language)
+        found[PAGE_LANGUAGE] = language
     if media_type == "text/html" and not getattr(response, "streaming", False):
         title = _page_title(request, response, content_type)
         if title:
-            span.set_attribute(PAGE_TITLE, scrub_title(title, remove=_private_values(request),
-                                                       max_length=_title_max_length()))
+            found[PAGE_TITLE] = scrub_title(title, remove=_private_values(request),
+                                            max_length=_title_max_length())
+    if found:
+        span.set_attributes(found)
 
 
 def _set_route(span: Span, request: Any) -> None:
@@ -160,15 +164,21 @@ def _private_values(request: Any) -> list[str]:
     return values
 
 
-def _site_identity() -> list[str]:
+def _site_identity() -> tuple[str, ...]:
     """The install's own name and public host (AA's ``SITE_NAME``, ``SITE_URL``): they identify it."""
     from django.conf import settings
 
-    values = [str(getattr(settings, "SITE_NAME", "") or "")]
-    site_url = str(getattr(settings, "SITE_URL", "") or "")
-    if site_url:
-        values.append(urlsplit(site_url).hostname or "")
-    return [value for value in values if value]
+    name, url = getattr(settings, "SITE_NAME", None), getattr(settings, "SITE_URL", None)
+    return _site_values(name, url)
+
+
+@functools.lru_cache(maxsize=8)
+def _site_values(name: Any, url: Any) -> tuple[str, ...]:
+    # Keyed by the raw settings, so override_settings still takes effect; parsing is done once.
+    values = [str(name or "")]
+    if url:
+        values.append(urlsplit(str(url)).hostname or "")
+    return tuple(value for value in values if value)
 
 
 def _loaded_user(request: Any) -> Any:
