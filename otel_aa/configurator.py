@@ -100,11 +100,16 @@ def export_span_processor(span_exporter: SpanExporter, *args: Any, **kwargs: Any
             from opentelemetry.exporter.google_analytics import RECOMMENDED_EXPORT_BATCH_SIZE
 
             kwargs["max_export_batch_size"] = RECOMMENDED_EXPORT_BATCH_SIZE
-        return AllowlistSpanProcessor(BatchSpanProcessor(span_exporter, *args, **kwargs))
-    batch = BatchSpanProcessor(span_exporter, *args, **kwargs)
+        if args:
+            return AllowlistSpanProcessor(BatchSpanProcessor(span_exporter, *args, **kwargs))
+        # Reduced on the export thread: the request and task threads don't pay for the copy.
+        return AllowlistSpanProcessor.batching(span_exporter, **kwargs)
     if _otlp_allowlist():
-        return AllowlistSpanProcessor(batch, analytics_only=False)
-    return batch
+        if args:
+            return AllowlistSpanProcessor(BatchSpanProcessor(span_exporter, *args, **kwargs),
+                                          analytics_only=False)
+        return AllowlistSpanProcessor.batching(span_exporter, analytics_only=False, **kwargs)
+    return BatchSpanProcessor(span_exporter, *args, **kwargs)
 
 
 def user_properties() -> dict[str, str]:
@@ -264,7 +269,7 @@ def is_configured() -> bool:
     span_cls, _, _ = _ga_exporter_classes()
     for processor in processors:
         if isinstance(processor, AllowlistSpanProcessor):
-            exporter = getattr(processor.processor, "span_exporter", None)
+            exporter = processor.exporter or getattr(processor.processor, "span_exporter", None)
             if exporter is None:
                 exporter = getattr(getattr(processor.processor, "_batch_processor", None), "_exporter", None)
             if span_cls is not None and isinstance(exporter, span_cls):

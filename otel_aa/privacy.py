@@ -15,7 +15,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import Any
 
 from opentelemetry import trace as trace_api
@@ -23,6 +24,7 @@ from opentelemetry.context import Context
 from opentelemetry.exporter.google_analytics.limits import clean_text
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, TraceFlags
 
 from otel_aa._guard import guarded
@@ -95,6 +97,8 @@ ALLOWED_RESOURCE_ATTRIBUTES: frozenset[str] = frozenset(
 ANALYTICS_SPAN_KINDS: frozenset[SpanKind] = frozenset({SpanKind.SERVER, SpanKind.CONSUMER})
 
 _EVENT_NAME = "ga.event.name"
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_DROP_LOG_INTERVAL = 60.0
 
 
 def _allowed(name: str) -> bool:
@@ -144,6 +148,11 @@ class AllowlistSpanProcessor(SpanProcessor):
     def __init__(self, processor: SpanProcessor, *, analytics_only: bool = True) -> None:
         self._processor = processor
         self._analytics_only = analytics_only
+        self._deferred = False
+        self._batcher: Any = None
+        #: Spans dropped because the batch queue was full.
+        self.dropped = 0
+        self._next_drop_log = 0.0
         self._resources: dict[int, tuple[Resource, Resource]] = {}
 
     @property
@@ -154,26 +163,78 @@ class AllowlistSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Spans are reduced when they end; nothing to do here."""
 
+    @classmethod
+    def batching(
+        cls, exporter: SpanExporter, *, analytics_only: bool = True, **batch_kwargs: Any
+    ) -> AllowlistSpanProcessor:
+        """The allowlist in front of a ``BatchSpanProcessor`` for ``exporter``, reducing off-thread.
+
+        Same result as ``AllowlistSpanProcessor(BatchSpanProcessor(exporter))``, but a sampled
+        span is queued as it is and reduced on the export thread, just before ``exporter`` sees
+        it, so the request or task thread doesn't pay for the copy. The pairing is made here, so
+        no span can reach ``exporter`` unreduced. ``batch_kwargs`` go to the batch processor.
+        """
+        self = cls.__new__(cls)
+        reducing = _AllowlistSpanExporter(exporter, self._reduce)
+        batch = BatchSpanProcessor(reducing, **batch_kwargs)
+        cls.__init__(self, batch, analytics_only=analytics_only)
+        self._deferred = True
+        # The SDK's queue, read to drop cheaply while it is full (GA down for long): the SDK
+        # would build a "Queue full" log record for every span it drops, on the request thread.
+        # SDK internals, so looked up defensively; without them the SDK's own path is taken.
+        batcher = getattr(batch, "_batch_processor", None)
+        if isinstance(getattr(batcher, "_queue", None), Sized) and isinstance(
+            getattr(batcher, "_max_queue_size", None), int
+        ):
+            self._batcher = batcher
+        return self
+
+    @property
+    def exporter(self) -> SpanExporter | None:
+        """The exporter behind a :meth:`batching` processor, else None."""
+        if not self._deferred:
+            return None
+        reducing = getattr(getattr(self._processor, "_batch_processor", None), "_exporter", None)
+        return reducing.exporter if isinstance(reducing, _AllowlistSpanExporter) else None
+
     @guarded("privacy allowlist")
     def on_end(self, span: ReadableSpan) -> None:
-        """Reduce ``span`` and hand the copy to the inner processor."""
+        """Hand ``span``, reduced, to the inner processor (or queue it to be reduced at export)."""
         context = span.context
         if context is None:
             return
-        attributes = span.attributes or {}
         if self._analytics_only:
-            if not is_analytics_span(span.kind, attributes):
+            if not is_analytics_span(span.kind, span.attributes):
                 return
         elif not context.trace_flags.sampled:
             return
-        kept = filter_attributes(attributes)
-        reduced = ReadableSpan(
+        batcher = self._batcher
+        if batcher is not None and len(batcher._queue) >= batcher._max_queue_size:
+            self._drop_while_full()
+            return
+        if self._deferred and context.trace_flags.sampled:
+            self._processor.on_end(span)  # reduced by _AllowlistSpanExporter, on the export thread
+            return
+        self._processor.on_end(self._reduce(span))
+
+    def _drop_while_full(self) -> None:
+        self.dropped += 1
+        now = time.monotonic()
+        if now >= self._next_drop_log:
+            self._next_drop_log = now + _DROP_LOG_INTERVAL
+            _logger.warning("otel-aa: the analytics span queue is full (the exporter can't keep up or "
+                            "its destination is down); %d span(s) dropped so far", self.dropped)
+
+    def _reduce(self, span: ReadableSpan) -> ReadableSpan:
+        context = span.context
+        kept = filter_attributes(span.attributes)
+        return ReadableSpan(
             name=_span_name(span.kind, kept),
             context=trace_api.SpanContext(
-                trace_id=context.trace_id,
-                span_id=context.span_id,
+                trace_id=context.trace_id if context else 0,
+                span_id=context.span_id if context else 0,
                 is_remote=False,
-                trace_flags=TraceFlags(TraceFlags.SAMPLED),
+                trace_flags=_SAMPLED,
             ),
             parent=None,
             resource=self._reduced_resource(span.resource),
@@ -186,7 +247,6 @@ class AllowlistSpanProcessor(SpanProcessor):
             end_time=span.end_time,
             instrumentation_scope=span.instrumentation_scope,
         )
-        self._processor.on_end(reduced)
 
     def _reduced_resource(self, resource: Resource) -> Resource:
         # One TracerProvider has one resource: cache its reduction rather than redo it per span.
@@ -206,6 +266,23 @@ class AllowlistSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the inner processor."""
         return self._processor.force_flush(timeout_millis)
+
+
+class _AllowlistSpanExporter(SpanExporter):
+    """Reduces each span, on the export thread, before the wrapped exporter sees it."""
+
+    def __init__(self, exporter: SpanExporter, reduce: Callable[[ReadableSpan], ReadableSpan]) -> None:
+        self.exporter = exporter
+        self._reduce = reduce
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.exporter.export([self._reduce(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
 
 
 # --- page titles -----------------------------------------------------------------------------

@@ -76,6 +76,72 @@ def test_allowlist_passes_a_reduced_copy_and_leaves_the_original_alone():
     assert copy.resource.attributes["telemetry.sdk.language"] == "python"
 
 
+@pytest.mark.parametrize("sampled", [True, False], ids=["sampled", "recorded-only"])
+def test_batching_allowlist_reduces_on_the_export_thread(sampled):
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+
+    from otel_aa.sampling import AnalyticsSampler
+
+    exporter = InMemorySpanExporter()
+    tp = TracerProvider(sampler=AnalyticsSampler(ALWAYS_ON if sampled else ALWAYS_OFF),
+                        resource=Resource.create({"service.name": "canary-svc"}))
+    full = _Recorder()
+    tp.add_span_processor(full)
+    processor = AllowlistSpanProcessor.batching(exporter, analytics_only=True)
+    tp.add_span_processor(processor)
+    assert processor.exporter is exporter
+    with tp.get_tracer("t").start_as_current_span("GET /x?q=secret", kind=SpanKind.SERVER, attributes={
+        "http.method": "GET", "http.route": "x/<int:id>/", "http.target": "/x/5?q=secret",
+        "net.peer.ip": "203.0.113.1",
+    }) as span:
+        span.add_event("exception", {"exception.message": "secret"})
+    assert tp.force_flush(10_000)
+    (original,) = full.get_finished_spans()
+    assert original.attributes["http.target"] == "/x/5?q=secret"  # the original is untouched
+    assert original.context.trace_flags.sampled is sampled
+    (copy,) = exporter.get_finished_spans()  # what the exporter sees is reduced, either way
+    assert dict(copy.attributes) == {"http.method": "GET", "http.route": "x/<int:id>/"}
+    assert copy.events == () and "service.name" not in copy.resource.attributes
+    tp.shutdown()
+
+
+def test_batching_allowlist_drops_cheaply_and_counts_while_the_queue_is_full(caplog):
+    import threading
+
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    entered, release = threading.Event(), threading.Event()
+    exported: list[str] = []
+
+    class Stuck(SpanExporter):
+        def export(self, spans):
+            entered.set()
+            release.wait(30)
+            exported.extend(s.attributes["http.route"] for s in spans)
+            return SpanExportResult.SUCCESS
+
+    tp = TracerProvider()
+    processor = AllowlistSpanProcessor.batching(Stuck(), max_queue_size=2, max_export_batch_size=1,
+                                                schedule_delay_millis=1)
+    tp.add_span_processor(processor)
+    tracer = tp.get_tracer("t")
+
+    def page(n: int) -> None:
+        tracer.start_span("GET", kind=SpanKind.SERVER,
+                          attributes={"http.method": "GET", "http.route": f"r{n}/"}).end()
+
+    page(0)
+    assert entered.wait(10)  # the exporter holds span 0; the queue (2) is empty again
+    for n in range(1, 6):
+        page(n)  # 1 and 2 fill the queue; 3, 4 and 5 are dropped here, not by the SDK
+    assert processor.dropped == 3
+    assert sum("queue is full" in r.getMessage() for r in caplog.records) == 1  # once per window
+    release.set()
+    assert tp.force_flush(10_000)
+    assert sorted(exported) == ["r0/", "r1/", "r2/"]
+    tp.shutdown()
+
+
 def test_allowlist_for_other_exporters_keeps_every_sampled_span_reduced():
     exporter = InMemorySpanExporter()
     processor = AllowlistSpanProcessor(SimpleSpanProcessor(exporter), analytics_only=False)
