@@ -23,8 +23,9 @@ _cached: str | None = None
 def client_id() -> str:
     """Return the install's ``client_id`` (cached after the first successful read).
 
-    Raises when the database can't be read, so the exporter treats the export as failed and
-    retries later rather than sending under a made-up id.
+    Raises when the database can't be read; the exporter then logs it, sends that export under
+    the process's random id, and asks again at the next export (nothing is cached until a read
+    succeeds).
     """
     global _cached
     if _cached is not None:
