@@ -91,8 +91,12 @@ def _otlp_allowlist() -> bool:
                                   ga_settings.parse_bool))
 
 
-def export_span_processor(span_exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
-    """The SDK's per-exporter hook: which processor each span exporter sits behind."""
+def export_span_processor(span_exporter: SpanExporter, **kwargs: Any) -> SpanProcessor:
+    """The SDK's per-exporter hook: which processor each span exporter sits behind.
+
+    ``kwargs`` go to the ``BatchSpanProcessor``. Allowlisted spans are reduced on the export
+    thread (:meth:`AllowlistSpanProcessor.batching`): request and task threads don't pay for it.
+    """
     span_cls, _, _ = _ga_exporter_classes()
     if span_cls is not None and isinstance(span_exporter, span_cls):
         if "max_export_batch_size" not in kwargs and not os.environ.get(OTEL_BSP_MAX_EXPORT_BATCH_SIZE):
@@ -100,16 +104,10 @@ def export_span_processor(span_exporter: SpanExporter, *args: Any, **kwargs: Any
             from opentelemetry.exporter.google_analytics import RECOMMENDED_EXPORT_BATCH_SIZE
 
             kwargs["max_export_batch_size"] = RECOMMENDED_EXPORT_BATCH_SIZE
-        if args:
-            return AllowlistSpanProcessor(BatchSpanProcessor(span_exporter, *args, **kwargs))
-        # Reduced on the export thread: the request and task threads don't pay for the copy.
         return AllowlistSpanProcessor.batching(span_exporter, **kwargs)
     if _otlp_allowlist():
-        if args:
-            return AllowlistSpanProcessor(BatchSpanProcessor(span_exporter, *args, **kwargs),
-                                          analytics_only=False)
         return AllowlistSpanProcessor.batching(span_exporter, analytics_only=False, **kwargs)
-    return BatchSpanProcessor(span_exporter, *args, **kwargs)
+    return BatchSpanProcessor(span_exporter, **kwargs)
 
 
 def user_properties() -> dict[str, str]:
@@ -269,9 +267,8 @@ def is_configured() -> bool:
     span_cls, _, _ = _ga_exporter_classes()
     for processor in processors:
         if isinstance(processor, AllowlistSpanProcessor):
+            # A batching() processor names its exporter; a hand-built one wraps a batch processor.
             exporter = processor.exporter or getattr(processor.processor, "span_exporter", None)
-            if exporter is None:
-                exporter = getattr(getattr(processor.processor, "_batch_processor", None), "_exporter", None)
             if span_cls is not None and isinstance(exporter, span_cls):
                 return True
     return False

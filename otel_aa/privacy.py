@@ -148,7 +148,7 @@ class AllowlistSpanProcessor(SpanProcessor):
     def __init__(self, processor: SpanProcessor, *, analytics_only: bool = True) -> None:
         self._processor = processor
         self._analytics_only = analytics_only
-        self._deferred = False
+        self._exporter: SpanExporter | None = None
         self._batcher: Any = None
         #: Spans dropped because the batch queue was full.
         self.dropped = 0
@@ -178,7 +178,7 @@ class AllowlistSpanProcessor(SpanProcessor):
         reducing = _AllowlistSpanExporter(exporter, self._reduce)
         batch = BatchSpanProcessor(reducing, **batch_kwargs)
         cls.__init__(self, batch, analytics_only=analytics_only)
-        self._deferred = True
+        self._exporter = exporter
         # The SDK's queue, read to drop cheaply while it is full (GA down for long): the SDK
         # would build a "Queue full" log record for every span it drops, on the request thread.
         # SDK internals, so looked up defensively; without them the SDK's own path is taken.
@@ -192,10 +192,7 @@ class AllowlistSpanProcessor(SpanProcessor):
     @property
     def exporter(self) -> SpanExporter | None:
         """The exporter behind a :meth:`batching` processor, else None."""
-        if not self._deferred:
-            return None
-        reducing = getattr(getattr(self._processor, "_batch_processor", None), "_exporter", None)
-        return reducing.exporter if isinstance(reducing, _AllowlistSpanExporter) else None
+        return self._exporter
 
     @guarded("privacy allowlist")
     def on_end(self, span: ReadableSpan) -> None:
@@ -212,8 +209,9 @@ class AllowlistSpanProcessor(SpanProcessor):
         if batcher is not None and len(batcher._queue) >= batcher._max_queue_size:
             self._drop_while_full()
             return
-        if self._deferred and context.trace_flags.sampled:
-            self._processor.on_end(span)  # reduced by _AllowlistSpanExporter, on the export thread
+        # A batching() processor's exporter reduces the span itself, on the export thread.
+        if self._exporter is not None and context.trace_flags.sampled:
+            self._processor.on_end(span)
             return
         self._processor.on_end(self._reduce(span))
 
