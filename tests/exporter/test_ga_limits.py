@@ -208,3 +208,12 @@ def test_any_attributes_end_to_end_reach_ga_valid_or_are_counted(
         assert ga.invalid == []
     finally:
         exporter.shutdown()
+
+
+def test_validate_payload_reports_a_non_string_event_name_instead_of_raising() -> None:
+    from opentelemetry.exporter.google_analytics.limits import validate_payload
+
+    for name, code in ((["a"], "NAME_INVALID"), ({"a": 1}, "NAME_INVALID"), (7, "NAME_INVALID"),
+                       (None, "VALUE_REQUIRED")):
+        messages = validate_payload({"client_id": "x", "events": [{"name": name, "params": {}}]})
+        assert [m["validationCode"] for m in messages] == [code], name

@@ -30,7 +30,7 @@ import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, TypedDict
 
 from opentelemetry.exporter.google_analytics._log import log_per_window
@@ -157,37 +157,27 @@ class DropCounter:
 # --- names ---------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _name_problem(name: object, max_length: int) -> str | None:
-    # Cached: the same few names come by for every event.
+def _name_problem(name: object, max_length: int, reserved: frozenset[str]) -> str | None:
     if not isinstance(name, str) or not name:
         return "NAME_INVALID"
-    if name.startswith(RESERVED_PREFIXES):
+    return _str_name_problem(name, max_length, reserved)
+
+
+@lru_cache(maxsize=4096)
+def _str_name_problem(name: str, max_length: int, reserved: frozenset[str]) -> str | None:
+    # Cached: the same few names come by for every event.
+    if name.startswith(RESERVED_PREFIXES) or name in reserved:
         return "NAME_RESERVED"
     if len(name) > max_length or not NAME_PATTERN.match(name):
         return "NAME_INVALID"
     return None
 
 
-def _event_name_problem(name: object) -> str | None:
-    problem = _name_problem(name, MAX_NAME_LENGTH)
-    if problem is None and name in RESERVED_EVENT_NAMES:
-        return "NAME_RESERVED"
-    return problem
-
-
-def _param_name_problem(name: object) -> str | None:
-    problem = _name_problem(name, MAX_NAME_LENGTH)
-    if problem is None and name in RESERVED_PARAM_NAMES:
-        return "NAME_RESERVED"
-    return problem
-
-
-def _user_property_name_problem(name: object) -> str | None:
-    problem = _name_problem(name, MAX_USER_PROPERTY_NAME_LENGTH)
-    if problem is None and name in RESERVED_USER_PROPERTY_NAMES:
-        return "NAME_RESERVED"
-    return problem
+_event_name_problem = partial(_name_problem, max_length=MAX_NAME_LENGTH, reserved=RESERVED_EVENT_NAMES)
+_param_name_problem = partial(_name_problem, max_length=MAX_NAME_LENGTH, reserved=RESERVED_PARAM_NAMES)
+_user_property_name_problem = partial(
+    _name_problem, max_length=MAX_USER_PROPERTY_NAME_LENGTH, reserved=RESERVED_USER_PROPERTY_NAMES
+)
 
 
 # --- sanitizing ----------------------------------------------------------------------------------
