@@ -32,19 +32,26 @@ def _remove_listener(listener: Callable[[BaseException], None]) -> None:
         _listeners.remove(listener)
 
 
+def log_once(key: str, level: int, msg: str, *args: object, logger: logging.Logger = _logger) -> None:
+    """Log ``msg`` to ``logger`` the first time ``key`` is seen in this process."""
+    with _lock:
+        if key in _reported:
+            return
+        _reported.add(key)
+    logger.log(level, msg, *args)
+
+
 def report(where: str, exc: BaseException) -> None:
     """Log ``exc`` caught at ``where`` once, without its message, and tell the listeners."""
-    with _lock:
-        first = where not in _reported
-        _reported.add(where)
-    if first:
-        # The message is left out on purpose: it may quote a user name, a path or a secret.
-        _logger.error(
-            "otel-aa: %s failed with %s; analytics for this part may be incomplete "
-            "(reported once per place)",
-            where,
-            type(exc).__name__,
-        )
+    # The message is left out on purpose: it may quote a user name, a path or a secret.
+    log_once(
+        f"guard:{where}",
+        logging.ERROR,
+        "otel-aa: %s failed with %s; analytics for this part may be incomplete "
+        "(reported once per place)",
+        where,
+        type(exc).__name__,
+    )
     for listener in list(_listeners):
         listener(exc)
 

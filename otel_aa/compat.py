@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import threading
 from typing import Any
 
 from opentelemetry.exporter.google_analytics import settings as ga_settings
+
+from otel_aa._guard import log_once
 
 __all__ = [
     "aa_client_id",
@@ -32,19 +33,13 @@ __all__ = [
 ]
 
 _logger = logging.getLogger(__name__)
-_logged: set[str] = set()
-_lock = threading.Lock()
 
 #: AA's token type for GA4 (Measurement Protocol); "GA-U" (Universal Analytics) is dead.
 AA_GA4_TOKEN_TYPE = "GA-V4"
 
 
 def _log_once(key: str, level: int, msg: str, *args: object) -> None:
-    with _lock:
-        if key in _logged:
-            return
-        _logged.add(key)
-    _logger.log(level, msg, *args)
+    log_once(f"compat:{key}", level, msg, *args, logger=_logger)
 
 
 def aa_installed() -> bool:
