@@ -21,6 +21,7 @@ from typing import Any
 
 from opentelemetry.exporter.google_analytics import settings as ga_settings
 
+from otel_aa._db import close_connections
 from otel_aa._guard import log_once
 
 __all__ = [
@@ -104,19 +105,6 @@ def _aa_models() -> Any:
     return models
 
 
-def _close_thread_connections() -> None:
-    # The callers run on an exporter thread: don't leave a connection open there.
-    try:
-        from django.db import connections
-
-        for connection in connections.all(initialized_only=True):
-            if not connection.in_atomic_block:
-                connection.close()
-    except Exception as exc:
-        _log_once("close", logging.DEBUG, "otel-aa: closing the database connection failed (%s)",
-                  type(exc).__name__)
-
-
 def aa_client_id() -> str | None:
     """AA's ``AnalyticsIdentifier.identifier`` as AA sends it (32 hex digits), or None.
 
@@ -142,7 +130,7 @@ def aa_client_id() -> str | None:
                   "otel-aa: could not read Alliance Auth's AnalyticsIdentifier (%s)", type(exc).__name__)
         return None
     finally:
-        _close_thread_connections()
+        close_connections()  # this runs on an exporter thread
 
 
 def aa_stats_tokens() -> list[Any]:
@@ -195,7 +183,7 @@ def aa_stats_tokens() -> list[Any]:
                   "otel-aa: could not read Alliance Auth's AnalyticsTokens (%s)", type(exc).__name__)
         return []
     finally:
-        _close_thread_connections()
+        close_connections()  # this runs on an exporter thread
     return tokens
 
 

@@ -37,8 +37,7 @@ def client_id() -> str:
 
 
 def _own_identifier() -> str:
-    from django.db import connections
-
+    from otel_aa._db import close_connections
     from otel_aa.models import InstallIdentity
 
     try:
@@ -49,9 +48,7 @@ def _own_identifier() -> str:
             row, _ = InstallIdentity.objects.get_or_create(pk=1)
         return str(row.identifier.hex)  # the form AA's own identifier is sent in
     finally:
-        for connection in connections.all(initialized_only=True):
-            if not connection.in_atomic_block:
-                connection.close()
+        close_connections()  # this runs on an exporter thread
 
 
 def _reset_cache() -> None:

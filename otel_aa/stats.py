@@ -36,8 +36,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from opentelemetry.exporter.google_analytics import environment_variables as _ga_env
@@ -56,6 +55,7 @@ from opentelemetry.exporter.google_analytics.settings import parse_positive_floa
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
 
 from otel_aa import __version__
+from otel_aa._db import closing_connection
 from otel_aa._guard import guarded, report
 
 __all__ = [
@@ -203,10 +203,8 @@ _registered_lock = threading.Lock()
 def _count(where: str, get_model: Callable[[], Any]) -> list[Observation]:
     """One ``count()`` observation, or none when the database is down or not migrated.
 
-    A metric reader's thread lives as long as the process and may query once a day: a connection
-    it kept would sit idle until the server drops it (MySQL's ``wait_timeout``), so the
-    connection is closed after use, unless the thread is inside a transaction (then it is not
-    ours to close). ``DatabaseError`` (down, not migrated) is reported once and skipped.
+    The connection is closed after use (:mod:`otel_aa._db`). ``DatabaseError`` (down, not
+    migrated) is reported once and skipped.
     """
     from django.apps import apps
     from django.db import DatabaseError, router
@@ -215,7 +213,7 @@ def _count(where: str, get_model: Callable[[], Any]) -> list[Observation]:
         return []
     model = get_model()
     try:
-        with _closing_connection(router.db_for_read(model)):
+        with closing_connection(router.db_for_read(model)):
             return [Observation(model._default_manager.count())]
     except DatabaseError as exc:
         report(where, exc)
@@ -495,7 +493,7 @@ class DjangoLease:
     def _db_due(self) -> bool:
         from otel_aa.models import StatsLease
 
-        with _closing_connection(self._db_alias()):
+        with closing_connection(self._db_alias()):
             return not StatsLease.objects.using(self._db_alias()).filter(
                 key=self.key, expires_at__gt=self._now()
             ).exists()
@@ -508,7 +506,7 @@ class DjangoLease:
         alias = self._db_alias()
         now = self._now()
         expires = now + _dt.timedelta(seconds=self.interval)
-        with _closing_connection(alias):
+        with closing_connection(alias):
             leases = StatsLease.objects.using(alias)
             # The database serialises the two writes: of processes racing for an expired row, the
             # UPDATE's WHERE holds for the first only; of processes racing for a missing row, the
@@ -530,7 +528,7 @@ class DjangoLease:
         from otel_aa.models import StatsLease
 
         alias = self._db_alias()
-        with _closing_connection(alias):
+        with closing_connection(alias):
             StatsLease.objects.using(alias).filter(key=self.key, holder=holder).delete()
 
     def _db_renew(self, holder: str) -> None:
@@ -538,26 +536,10 @@ class DjangoLease:
 
         alias = self._db_alias()
         expires = self._now() + _dt.timedelta(seconds=self.interval)
-        with _closing_connection(alias):
+        with closing_connection(alias):
             StatsLease.objects.using(alias).update_or_create(
                 key=self.key, defaults={"holder": holder, "expires_at": expires}
             )
-
-
-@contextmanager
-def _closing_connection(alias: str) -> Iterator[None]:
-    """Close the thread's connection to ``alias`` afterwards, unless inside a transaction."""
-    from django.db import connections
-
-    try:
-        yield
-    finally:
-        connection = connections[alias]
-        if not connection.in_atomic_block:
-            try:
-                connection.close()
-            except Exception as exc:  # closing a broken connection may fail too: nothing to keep
-                report("daily stats: closing a database connection", exc)
 
 
 # --- the system check -----------------------------------------------------------------------------
