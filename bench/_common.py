@@ -1,8 +1,10 @@
 """What the benchmark scripts share: worker processes driven in lock-step, tables, loopback helpers.
 
 Each variant runs in its own child process (instrumentation can't be undone cleanly in one), and
-the parent asks them for one round each in turn, rotating the order, so machine drift (other
-jobs, CPU frequency) lands on every variant alike. Only one child works at a time.
+the parent asks them for one round each in turn, in balanced orders (:func:`balanced_orders`), so
+machine drift (other jobs, CPU frequency) and what one variant leaves behind land on every variant
+alike. Only one child works at a time, and every child runs on the same CPU, the parent (and the
+loopback GA in it) on the others, where the machine has more than one.
 """
 
 from __future__ import annotations
@@ -29,19 +31,41 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpus() -> tuple[set[int], set[int]]:
+    """(the CPU every variant runs on, the CPUs the parent keeps); both all CPUs on one CPU."""
+    available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(available) < 2:
+        return set(available), set(available)
+    return {available[-1]}, set(available[:-1])
+
+
+def _pin(pid: int) -> None:
+    # Variants compared on one core, not on whichever core the scheduler picks: cores of a
+    # shared machine differ (a busy sibling thread, another job). Its threads inherit it.
+    workers_cpu, parent_cpus = _cpus()
+    if workers_cpu and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(pid, workers_cpu)
+            os.sched_setaffinity(0, parent_cpus)
+
+
 class Worker:
     """A child process running one variant; speaks one JSON line per command on stdin/stdout."""
 
-    def __init__(self, script: Path, variant: str, env: dict[str, str]) -> None:
+    def __init__(self, script: Path, variant: str, env: dict[str, str], *, prefix: Sequence[str] = (),
+                 pin: bool = True) -> None:
+        """``prefix``: a command the worker runs under (``valgrind ...``); ``pin``: on the variants' CPU."""
         self.variant = variant
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), "--worker", variant],
+            [*prefix, sys.executable, str(script), "--worker", variant],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, **env, "PYTHONPATH": str(BENCH_DIR)},
             cwd=BENCH_DIR,
         )
+        if pin:
+            _pin(self.proc.pid)
         self.ready = self._read()
 
     def _read(self) -> dict[str, Any]:
@@ -87,12 +111,38 @@ def serve(handlers: dict[str, Any], ready: dict[str, Any]) -> None:
         out.flush()
 
 
+def balanced_orders(n: int) -> list[list[int]]:
+    """A Williams design: orders of ``range(n)`` in which, over all of them, every variant runs in
+    every position and right after every other variant equally often.
+
+    A plain rotation keeps neighbours fixed (``e`` always right after ``d``), so whatever one
+    variant leaves behind (a cold cache after BeautifulSoup, a busy Redis) would always fall on
+    the same next variant. ``n`` orders for an even ``n``, ``2n`` for an odd one.
+    """
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        if len(first) % 2:
+            first.append(low)
+            low += 1
+        else:
+            first.append(high)
+            high -= 1
+    orders = [[(i + shift) % n for i in first] for shift in range(n)]
+    if n % 2:
+        orders += [list(reversed(order)) for order in orders]
+    return orders
+
+
 def interleave(workers: Sequence[Worker], rounds: int, command: str, **args: Any) -> dict[str, list[Any]]:
-    """Run ``rounds`` rounds, each asking every worker once, the order rotated every round."""
+    """Run ``rounds`` rounds, each asking every worker once, in the orders of :func:`balanced_orders`.
+
+    Use a multiple of ``len(balanced_orders(len(workers)))`` rounds for a fully balanced run.
+    """
     results: dict[str, list[Any]] = {w.variant: [] for w in workers}
+    orders = balanced_orders(len(workers))
     for r in range(rounds):
-        order = list(workers[r % len(workers) :]) + list(workers[: r % len(workers)])
-        for worker in order:
+        for index in orders[r % len(orders)]:
+            worker = workers[index]
             results[worker.variant].append(worker.ask(command, **args))
     return results
 

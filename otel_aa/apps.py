@@ -17,11 +17,13 @@ class OtelAAConfig(AppConfig):
 
     def ready(self) -> None:
         _register_checks()
-        # However Django gets instrumented (configure(), the distro, by hand), a path beyond
-        # Latin-1 must not make the instrumentation fail the request.
-        from otel_aa.hooks import fix_wsgi_request_attributes
+        # However Django and Celery get instrumented (configure(), the distro, by hand): a path
+        # beyond Latin-1 must not make the instrumentation fail the request, and the
+        # instrumentations collect only what is read (otel_aa.lean).
+        from otel_aa.lean import patch_celery_instrumentation, patch_django_instrumentation
 
-        fix_wsgi_request_attributes()
+        patch_django_instrumentation()
+        patch_celery_instrumentation()
 
 
 @guarded("registering otel-aa's system checks")

@@ -330,9 +330,9 @@ def _instrument_django(response_hook: Any) -> None:
     instrumentor = DjangoInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(response_hook=response_hook, **instrumentation_kwargs())
-    from otel_aa.hooks import fix_wsgi_request_attributes
+    from otel_aa.lean import patch_django_instrumentation
 
-    fix_wsgi_request_attributes()
+    patch_django_instrumentation()
 
 
 def instrumentation_kwargs() -> dict[str, Any]:
@@ -360,3 +360,6 @@ def _instrument_celery() -> None:
     instrumentor = CeleryInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(**instrumentation_kwargs())
+    from otel_aa.lean import patch_celery_instrumentation
+
+    patch_celery_instrumentation()

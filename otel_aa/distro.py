@@ -2,7 +2,8 @@
 
 It sets otel-aa's environment defaults (GA for traces and metrics, no logs, OTLP over HTTP) and
 loads the instrumentations as usual, giving Django's otel-aa's response hook and connecting
-otel-aa's Celery hooks next to Celery's.
+otel-aa's Celery hooks next to Celery's, and makes both leaner where only the allowlist reads
+their spans (:mod:`otel_aa.lean`).
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ class OtelAADistro(BaseDistro):
                 kwargs.setdefault(key, value)
         super().load_instrumentor(entry_point, **kwargs)
         if entry_point.name == "django":
-            from otel_aa.hooks import fix_wsgi_request_attributes
+            from otel_aa.lean import patch_django_instrumentation
 
-            fix_wsgi_request_attributes()
+            patch_django_instrumentation()
         if entry_point.name == "celery":
+            from otel_aa.lean import patch_celery_instrumentation
+
+            patch_celery_instrumentation()
             _connect_celery()
 
 

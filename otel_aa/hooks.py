@@ -38,7 +38,6 @@ __all__ = [
     "connect_celery_signals",
     "django_response_hook",
     "exception_class_name",
-    "fix_wsgi_request_attributes",
     "flush_ga_reader",
     "flush_providers",
     "flush_timeout",
@@ -198,53 +197,6 @@ def _title_max_length() -> int:
     value = ga_settings.resolve(env.OTEL_AA_TITLE_MAX_LENGTH, None, float(env.DEFAULT_TITLE_MAX_LENGTH),
                               ga_settings.parse_positive_float)
     return int(value)
-
-
-# --- the WSGI request attributes ---------------------------------------------------------------
-
-_PATH_KEYS = ("PATH_INFO", "SCRIPT_NAME")
-
-
-def _wsgi_form(environ: Any) -> dict[str, Any]:
-    """A copy of ``environ`` whose path keys are back in PEP 3333 form (bytes as Latin-1)."""
-    fixed = dict(environ)
-    for key in _PATH_KEYS:
-        value = fixed.get(key)
-        if isinstance(value, str):
-            fixed[key] = value.encode("utf-8", "replace").decode("latin-1")
-    return fixed
-
-
-@guarded("making the Django instrumentation safe for non-Latin-1 paths")
-def fix_wsgi_request_attributes() -> None:
-    """Keep pages whose path has characters beyond Latin-1 from failing with a 500 (idempotent).
-
-    Django replaces ``request.META["PATH_INFO"]`` with the decoded path; the Django
-    instrumentation hands ``request.META`` to the WSGI helper, which (when the server sets no
-    ``RAW_URI``/``REQUEST_URI``: ``runserver``, the test client) rebuilds ``http.url`` with
-    ``wsgiref.util.request_uri``, which encodes the path as Latin-1 and raises
-    ``UnicodeEncodeError`` into the request (open-telemetry/opentelemetry-python-contrib#3237).
-    The helper is wrapped: on that error it is called again with a copy of the environ whose path
-    is in the WSGI form PEP 3333 promises. The page is answered as without otel-aa; ``http.url``
-    is dropped by the allowlist anyway.
-    """
-    try:
-        from opentelemetry.instrumentation.django.middleware import otel_middleware
-    except ImportError:
-        return
-    original = otel_middleware.wsgi_collect_request_attributes
-    if getattr(original, "_otel_aa_fixed", False):
-        return
-
-    @functools.wraps(original)
-    def collect_request_attributes(environ: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return original(environ, *args, **kwargs)
-        except UnicodeError:
-            return original(_wsgi_form(environ), *args, **kwargs)
-
-    collect_request_attributes._otel_aa_fixed = True  # type: ignore[attr-defined]
-    otel_middleware.wsgi_collect_request_attributes = collect_request_attributes
 
 
 # --- Celery ----------------------------------------------------------------------------------

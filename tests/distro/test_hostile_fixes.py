@@ -9,7 +9,7 @@ import pytest
 from celery.utils.serialization import UnpickleableExceptionWrapper
 from django.test import RequestFactory
 
-from otel_aa import hooks
+from otel_aa import hooks, lean
 from otel_aa.privacy import scrub_title
 
 
@@ -43,11 +43,11 @@ def test_exception_class_name_unwraps_celerys_unpicklable_wrapper():
 def test_collect_request_attributes_survives_a_path_beyond_latin_1():
     from opentelemetry.instrumentation.django.middleware import otel_middleware
 
-    hooks.fix_wsgi_request_attributes()
-    hooks.fix_wsgi_request_attributes()  # idempotent: wrapped once
+    lean.patch_django_instrumentation()
+    lean.patch_django_instrumentation()  # idempotent: wrapped once
     collect = otel_middleware.wsgi_collect_request_attributes
-    assert collect._otel_aa_fixed
-    assert not getattr(collect.__wrapped__, "_otel_aa_fixed", False)
+    assert collect._otel_aa_patched
+    assert not getattr(collect.__wrapped__, "_otel_aa_patched", False)
 
     request = RequestFactory().get("/any/\u00e9\u6f22\U0001f680/")
     assert request.META["PATH_INFO"] == "/any/\u00e9\u6f22\U0001f680/"  # Django's decoded form
