@@ -133,17 +133,21 @@ def balanced_orders(n: int) -> list[list[int]]:
     return orders
 
 
-def interleave(workers: Sequence[Worker], rounds: int, command: str, **args: Any) -> dict[str, list[Any]]:
+def interleave(workers: Sequence[Worker], rounds: int, command: str,
+               overrides: dict[str, dict[str, Any]] | None = None, **args: Any) -> dict[str, list[Any]]:
     """Run ``rounds`` rounds, each asking every worker once, in the orders of :func:`balanced_orders`.
 
-    Use a multiple of ``len(balanced_orders(len(workers)))`` rounds for a fully balanced run.
+    ``overrides`` replaces ``args`` for some variants (a slow variant doing fewer units per round,
+    so that rounds stay short and every variant meets the machine's changing speed alike). Use a
+    multiple of ``len(balanced_orders(len(workers)))`` rounds for a fully balanced run.
     """
     results: dict[str, list[Any]] = {w.variant: [] for w in workers}
     orders = balanced_orders(len(workers))
     for r in range(rounds):
         for index in orders[r % len(orders)]:
             worker = workers[index]
-            results[worker.variant].append(worker.ask(command, **args))
+            asked = {**args, **(overrides or {}).get(worker.variant, {})}
+            results[worker.variant].append(worker.ask(command, **asked))
     return results
 
 

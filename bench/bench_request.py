@@ -188,7 +188,7 @@ def worker(variant: str) -> None:
     def run(n: int, flush: bool = True) -> dict[str, Any]:
         samples, cpu = [], []
         clock, thread_clock = time.perf_counter_ns, time.thread_time_ns
-        process_start, thread_start = time.process_time_ns(), thread_clock()
+        process_start = time.process_time_ns()
         for _ in range(n):
             t0, c0 = clock(), thread_clock()
             one()
@@ -197,8 +197,9 @@ def worker(variant: str) -> None:
         # Export happens on the BatchSpanProcessor's thread; charge it to the round, too. Not in
         # (e): with GA unreachable a flush would wait out the exporter's retry budget.
         flushed = _flush() if variant != "e" and flush else {}
-        # The process's CPU time but the measuring thread's: the export and reader threads' work.
-        background = (time.process_time_ns() - process_start) - (thread_clock() - thread_start)
+        # The process's CPU time but what the units took: the export thread's work and the flush
+        # (the SDK exports a flush on the flushing thread).
+        background = time.process_time_ns() - process_start - sum(cpu)
         return {"ns": samples, "cpu_ns": cpu, "background_ns": background, **flushed}
 
     def profile(n: int, top: int = 35) -> dict[str, Any]:
@@ -244,8 +245,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--variants", default="abcde")
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--per-round", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--per-round", type=int, default=40)
+    parser.add_argument("--d-per-round", type=int, default=None,
+                        help="requests per round for (d), about 100 times slower (default: a tenth)")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--profile", metavar="VARIANT")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -274,9 +277,15 @@ def main() -> int:
             # (e) warms up past the span queue's capacity (OTEL_BSP_MAX_QUEUE_SIZE, 2048): GA down
             # for long means a full queue, which is the state to price.
             w.ask("run", n=max(args.warmup, 2100) if w.variant == "e" else args.warmup)
-        results = interleave(workers, args.rounds, "run", n=args.per_round)
+        # (d) does a tenth per round: its rounds would otherwise make a cycle of rounds several
+        # seconds long, during which this machine's speed changes.
+        slow = {"d": {"n": args.d_per_round or max(1, args.per_round // 10)}}
+        results = interleave(workers, args.rounds, "run", slow, n=args.per_round)
         finished = {w.variant: w.ask("finish") for w in workers}
         report(variants, results, finished, collector, prefix, args)
+        if collector is not None and "c" in variants:
+            print()
+            print(batched_ga_table(collector, workers[variants.index("c")]))
         return 0
     finally:
         for w in workers:
@@ -321,7 +330,8 @@ def report(
     print(platform_line())
     print(
         f"{args.rounds} interleaved rounds (balanced orders) x {args.per_round} requests per variant "
-        f"(after {args.warmup} warm-up), GET {PATH}, 40 kB text/html, in-process WSGI\n"
+        f"({args.d_per_round or max(1, args.per_round // 10)} for d; after {args.warmup} warm-up), "
+        f"GET {PATH}, 40 kB text/html, in-process WSGI\n"
     )
     print(
         table(
@@ -363,14 +373,24 @@ def report(
         messages = broker_messages(f"{prefix}{v}:")
         rows.append([v, served, messages, f"{messages * 1000 / served:.0f}"])
     print(table(["variant", "page views", "broker messages", "per 1,000 page views"], rows))
-    if collector is not None:
-        print()
-        print(ga_table(collector, {v: finished[v]["served"] for v in variants if v in "c"}))
 
 
-def ga_table(collector: Any, served: dict[str, int], name: str = "page_view") -> str:
+#: Units (c) runs at the end without a flush per round, for the GA requests table: the rounds'
+#: flushes each send a partial request, which the SDK's batching alone would not.
+BATCHED_UNITS = 2000
+
+
+def batched_ga_table(collector: Any, worker: Worker, name: str = "page_view") -> str:
+    """(c) runs :data:`BATCHED_UNITS` units, batched as in production, then flushes once."""
+    since = len(collector.hits)
+    worker.ask("run", n=BATCHED_UNITS, flush=False)
+    worker.ask("flush")
+    return ga_table(collector, {worker.variant: BATCHED_UNITS}, name, since)
+
+
+def ga_table(collector: Any, served: dict[str, int], name: str = "page_view", since: int = 0) -> str:
     """GA requests and ``name`` events per token as the collector saw them (the variants share it)."""
-    per_token = collector_counts(collector, name)
+    per_token = collector_counts(collector, name, since)
     rows = []
     for mid, (requests, events) in sorted(per_token.items()):
         rate = f"{requests * 1000 / events:.1f}" if events else "-"
@@ -381,9 +401,9 @@ def ga_table(collector: Any, served: dict[str, int], name: str = "page_view") ->
     )
 
 
-def collector_counts(collector: Any, name: str) -> dict[str, tuple[int, int]]:
+def collector_counts(collector: Any, name: str, since: int = 0) -> dict[str, tuple[int, int]]:
     counts: dict[str, list[int]] = {}
-    for hit in collector.hits:
+    for hit in collector.hits[since:]:
         # The daily-stats sends (a few events per process) are not what is counted.
         views = sum(
             1
