@@ -55,7 +55,10 @@ FOUND = {v: path for v, path in OTHERS.items() if path}
 
 
 def _install_and_test(python: str, venv: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV"))}
+    # As from a shell: not this run's pytest, Django settings (set by the distro tests' conftest
+    # before the inner pytest could import them) or OpenTelemetry settings.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "OTEL_"))}
     subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     install = subprocess.run([*pip, "-e", str(ROOT / "exporters" / "google-analytics"), "-e", str(ROOT),
