@@ -12,7 +12,7 @@ quarter of the instrumentation's cost per request (``bench/bench_request.py``).
 :func:`patch_django_instrumentation` wraps the instrumentation's helpers so that, decided on each
 request:
 
-- while every span processor of the tracer provider is an
+- while every span processor the spans go to (the instrumentor's tracer provider's) is an
   :class:`~otel_aa.privacy.AllowlistSpanProcessor` (GA, or OTLP with
   :envvar:`OTEL_AA_OTLP_ALLOWLIST`), the span is named by its method alone and no custom header
   attributes are collected;
@@ -64,17 +64,22 @@ _NEW_NAMES = frozenset({"http", "http/dup"})
 _spans_verdict: tuple[Any, bool] = (None, False)
 
 
-def full_spans_read(provider: Any = None) -> bool:
-    """Whether anything but the allowlist reads the spans of ``provider`` (default: the global one).
+def full_spans_read(source: Any = None) -> bool:
+    """Whether anything but the allowlist reads the spans of ``source``.
 
-    True for a provider that isn't the SDK's, and for one without processors (one may be added).
+    ``source``: a ``TracerProvider``, or an SDK tracer or span (the processors its spans go to);
+    by default the global provider. True where that can't be told (not the SDK's provider) and
+    for a provider without processors (one may be added).
     """
     global _spans_verdict
-    if provider is None:
-        provider = trace.get_tracer_provider()
-    active = getattr(provider, "_active_span_processor", None)
+    if source is None:
+        source = trace.get_tracer_provider()
+    for name in ("_active_span_processor", "span_processor", "_span_processor"):
+        active = getattr(source, name, None)
+        if active is not None:
+            break
     processors = getattr(active, "_span_processors", None)
-    if processors is None:  # not the SDK's provider: assume a full reader
+    if processors is None:
         return True
     key, verdict = _spans_verdict
     if key is not processors:
@@ -82,6 +87,13 @@ def full_spans_read(provider: Any = None) -> bool:
         verdict = not only_allowlist
         _spans_verdict = (processors, verdict)
     return verdict
+
+
+def _tracer_of(middleware: Any) -> Any:
+    # The Django middleware's tracer, made from the provider given to the instrumentor; until the
+    # SDK is set up a proxy, which follows the global provider.
+    tracer = getattr(middleware, "_tracer", None)
+    return tracer if getattr(tracer, "span_processor", None) is not None else None
 
 
 def request_metrics_read(middleware: Any) -> bool:
@@ -138,8 +150,8 @@ def patch_django_instrumentation() -> None:
     _wrap(otel_middleware, "wsgi_collect_request_attributes", _request_attributes(middleware))
     for name in ("wsgi_collect_custom_request_headers_attributes",
                  "wsgi_collect_custom_response_headers_attributes"):
-        _wrap(otel_middleware, name, _custom_headers)
-    _wrap(middleware, "_get_span_name", _span_name, static=True)
+        _wrap(otel_middleware, name, _custom_headers(middleware))
+    _wrap(middleware, "_get_span_name", _span_name(middleware), static=True)
 
 
 def _wrap(owner: Any, name: str, make: Any, *, static: bool = False) -> None:
@@ -157,14 +169,14 @@ def _wrap(owner: Any, name: str, make: Any, *, static: bool = False) -> None:
 
 # The decisions run on the request thread: guarded, and on failure the instrumentation does its
 # full work.
-@guarded("deciding what the Django instrumentation collects", default=False)
-def _spans_unread() -> bool:
-    return not full_spans_read()
+@guarded("deciding what the instrumentations collect", default=False)
+def _spans_unread(source: Any) -> bool:
+    return not full_spans_read(source)
 
 
 @guarded("deciding what the Django instrumentation collects", default=False)
 def _request_attributes_unread(middleware: Any) -> bool:
-    return not full_spans_read() and not request_metrics_read(middleware)
+    return not full_spans_read(_tracer_of(middleware)) and not request_metrics_read(middleware)
 
 
 def _request_attributes(middleware: Any) -> Any:
@@ -182,25 +194,31 @@ def _request_attributes(middleware: Any) -> Any:
     return make
 
 
-def _custom_headers(original: Any) -> Any:
-    def collect_custom_headers_attributes(*args: Any, **kwargs: Any) -> Any:
-        if _spans_unread():
-            return {}
-        return original(*args, **kwargs)
+def _custom_headers(middleware: Any) -> Any:
+    def make(original: Any) -> Any:
+        def collect_custom_headers_attributes(*args: Any, **kwargs: Any) -> Any:
+            if _spans_unread(_tracer_of(middleware)):
+                return {}
+            return original(*args, **kwargs)
 
-    return collect_custom_headers_attributes
+        return collect_custom_headers_attributes
+
+    return make
 
 
-def _span_name(original: Any) -> Any:
-    def get_span_name(request: Any) -> Any:
-        if _spans_unread():
-            # The allowlist names GA's copy from the method and route itself; no second URL
-            # resolution for a name nobody reads.
-            method = sanitize_method(str(request.method or "").strip())
-            return "HTTP" if method == "_OTHER" else method
-        return original(request)
+def _span_name(middleware: Any) -> Any:
+    def make(original: Any) -> Any:
+        def get_span_name(request: Any) -> Any:
+            if _spans_unread(_tracer_of(middleware)):
+                # The allowlist names GA's copy from the method and route itself; no second URL
+                # resolution for a name nobody reads.
+                method = sanitize_method(str(request.method or "").strip())
+                return "HTTP" if method == "_OTHER" else method
+            return original(request)
 
-    return get_span_name
+        return get_span_name
+
+    return make
 
 
 @guarded("patching the Celery instrumentation")
@@ -215,7 +233,9 @@ def patch_celery_instrumentation() -> None:
 
 def _celery_context(original: Any) -> Any:
     def set_attributes_from_context(span: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
-        if _spans_unread():
+        # Decided for this span's own processors (an SDK span knows them), else the global ones.
+        source = span if getattr(span, "_span_processor", None) is not None else None
+        if _spans_unread(source):
             get = getattr(context, "get", None)
             if get is None:
                 return None

@@ -185,3 +185,35 @@ def test_celery_context_attributes_are_what_is_read(monkeypatch, full_reader):
         assert dict(span.attributes) == {"celery.state": "SUCCESS"}
         # Nothing the allowlist would keep is lost.
         assert filter_attributes(upstream.attributes) == dict(span.attributes)
+
+
+def test_full_spans_read_of_a_tracer_or_span_is_that_of_its_provider():
+    ga_only, full = _provider(_allowlist()), _provider(SimpleSpanProcessor(InMemorySpanExporter()))
+    for provider, read in ((ga_only, False), (full, True)):
+        tracer = provider.get_tracer("test")
+        assert lean.full_spans_read(tracer) is read
+        assert lean.full_spans_read(tracer.start_span("x")) is read
+
+
+@pytest.mark.parametrize("full_reader", [False, True], ids=["GA only", "a full reader"])
+def test_django_decides_by_the_instrumentors_own_provider(monkeypatch, full_reader):
+    """The Django spans go where the instrumentor's tracer sends them, whatever the global provider."""
+    from django.test import RequestFactory
+    from opentelemetry.instrumentation.django.middleware import otel_middleware
+
+    lean.patch_django_instrumentation()
+    middleware = otel_middleware._DjangoMiddleware
+    processors = [_allowlist()] + ([SimpleSpanProcessor(InMemorySpanExporter())] if full_reader else [])
+    meter = NoOpMeterProvider().get_meter("test")
+    monkeypatch.setattr(middleware, "_tracer", _provider(*processors).get_tracer("test"))
+    monkeypatch.setattr(middleware, "_duration_histogram_old", meter.create_histogram("d"))
+    monkeypatch.setattr(middleware, "_duration_histogram_new", None)
+    monkeypatch.setattr(middleware, "_active_request_counter", meter.create_up_down_counter("a"))
+    environ = RequestFactory().get("/ignored/?q=canary", HTTP_USER_AGENT="canary-agent").META
+
+    collected = otel_middleware.wsgi_collect_request_attributes(environ, middleware._sem_conv_opt_in_mode)
+    name = middleware._get_span_name(RequestFactory().get("/ignored/"))
+    if full_reader:
+        assert collected["http.user_agent"] == "canary-agent" and name == "GET ignored/"
+    else:
+        assert collected == {"http.method": "GET"} and name == "GET"
