@@ -339,6 +339,17 @@ PER_PROCESS_CACHE_BACKENDS: tuple[str, ...] = (
 _LEASE_WHERE = "daily-stats lease"
 
 
+def _apps_ready() -> bool:
+    """Whether Django's app registry is loaded: before that, models and caches can't be used.
+
+    A slow start-up (a big site, a loaded host) can put the daily-stats reader's first check
+    before ``django.setup()`` has finished; that check just isn't due yet, nothing failed.
+    """
+    from django.apps import apps
+
+    return bool(apps.ready)
+
+
 class DjangoLease:
     """The daily-stats ``SendLease``: one send per ``interval`` seconds for the whole install.
 
@@ -403,6 +414,8 @@ class DjangoLease:
 
     def due(self) -> bool:
         """Whether no send went out within the interval (a cheap read; False when it cannot tell)."""
+        if not _apps_ready():
+            return False  # the reader's first check can come before django.setup() is done
         try:
             if self.backend == "cache":
                 return self._cache().get(self.key) is None
@@ -413,6 +426,8 @@ class DjangoLease:
 
     def acquire(self) -> bool:
         """Take the lease for one interval; True in exactly one process of the install."""
+        if not _apps_ready():
+            return False
         holder = f"{os.getpid()}-{uuid.uuid4().hex}"
         try:
             if self.backend == "cache":

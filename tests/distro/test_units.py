@@ -398,3 +398,17 @@ def test_instrumentation_metrics_are_skipped_when_only_ga_reads_metrics(monkeypa
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", exporters)
     kwargs = configurator.instrumentation_kwargs()
     assert isinstance(kwargs.get("meter_provider"), NoOpMeterProvider) is noop
+
+
+def test_daily_stats_lease_is_not_due_before_django_is_set_up(monkeypatch):
+    """The reader's first check can come before django.setup() ends: not due, and no error logged."""
+    from django.apps import apps
+
+    from otel_aa.stats import DjangoLease
+
+    lease = DjangoLease()
+    monkeypatch.setattr(apps, "ready", False)
+    monkeypatch.setattr(lease, "_cache", lambda: pytest.fail("the cache was used before set-up"))
+    monkeypatch.setattr(lease, "_db_due", lambda: pytest.fail("the database was used before set-up"))
+    assert lease.due() is False
+    assert lease.acquire() is False
