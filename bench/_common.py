@@ -9,6 +9,7 @@ loopback GA in it) on the others, where the machine has more than one.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -16,7 +17,8 @@ import socket
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +111,48 @@ def serve(handlers: dict[str, Any], ready: dict[str, Any]) -> None:
             os._exit(0)
         out.write(json.dumps(handlers[command](**request)) + "\n")
         out.flush()
+
+
+def timed_round(
+    one: Callable[[], object], n: int, flush: Callable[[], dict[str, Any]] | None
+) -> dict[str, Any]:
+    """Run ``one`` ``n`` times, each timed (wall and this thread's CPU), then ``flush`` if given.
+
+    ``background_ns`` is the process's CPU time over the round, flush included, but what the
+    units took themselves: the export thread's work and the flush (the SDK exports a flush on
+    the flushing thread).
+    """
+    samples, cpu = [], []
+    clock, thread_clock = time.perf_counter_ns, time.thread_time_ns
+    process_start = time.process_time_ns()
+    for _ in range(n):
+        t0, c0 = clock(), thread_clock()
+        one()
+        samples.append(clock() - t0)
+        cpu.append(thread_clock() - c0)
+    flushed = flush() if flush is not None else {}
+    background = time.process_time_ns() - process_start - sum(cpu)
+    return {"ns": samples, "cpu_ns": cpu, "background_ns": background, **flushed}
+
+
+def add_round_arguments(parser: argparse.ArgumentParser, *, per_round: int, unit: str) -> None:
+    """The options every timing script shares: variants, rounds and their sizes, warm-up."""
+    parser.add_argument("--variants", default="abcde")
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--per-round", type=int, default=per_round)
+    parser.add_argument("--d-per-round", type=int, default=None,
+                        help=f"{unit} per round for (d), about 100 times slower (default: a tenth)")
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--profile", metavar="VARIANT", help="print a cProfile of one variant instead")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+
+
+def parse_round_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse; ``d_per_round`` defaults to a tenth of ``per_round``: (d)'s rounds would otherwise
+    make a cycle of rounds several seconds long, during which a shared machine's speed changes."""
+    args = parser.parse_args()
+    args.d_per_round = args.d_per_round or max(1, args.per_round // 10)
+    return args
 
 
 def balanced_orders(n: int) -> list[list[int]]:

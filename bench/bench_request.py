@@ -27,7 +27,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -36,15 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     Worker,
+    add_round_arguments,
     broker_messages,
     closed_port,
     delete_keys,
     interleave,
     median,
+    parse_round_arguments,
     percentile,
     platform_line,
     serve,
     table,
+    timed_round,
 )
 
 VARIANTS = {
@@ -186,21 +188,9 @@ def worker(variant: str) -> None:
         raise RuntimeError(f"page is {size} bytes")
 
     def run(n: int, flush: bool = True) -> dict[str, Any]:
-        samples, cpu = [], []
-        clock, thread_clock = time.perf_counter_ns, time.thread_time_ns
-        process_start = time.process_time_ns()
-        for _ in range(n):
-            t0, c0 = clock(), thread_clock()
-            one()
-            samples.append(clock() - t0)
-            cpu.append(thread_clock() - c0)
         # Export happens on the BatchSpanProcessor's thread; charge it to the round, too. Not in
         # (e): with GA unreachable a flush would wait out the exporter's retry budget.
-        flushed = _flush() if variant != "e" and flush else {}
-        # The process's CPU time but what the units took: the export thread's work and the flush
-        # (the SDK exports a flush on the flushing thread).
-        background = time.process_time_ns() - process_start - sum(cpu)
-        return {"ns": samples, "cpu_ns": cpu, "background_ns": background, **flushed}
+        return timed_round(one, n, _flush if variant != "e" and flush else None)
 
     def profile(n: int, top: int = 35) -> dict[str, Any]:
         import cProfile
@@ -244,15 +234,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--variants", default="abcde")
-    parser.add_argument("--rounds", type=int, default=60)
-    parser.add_argument("--per-round", type=int, default=40)
-    parser.add_argument("--d-per-round", type=int, default=None,
-                        help="requests per round for (d), about 100 times slower (default: a tenth)")
-    parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--profile", metavar="VARIANT")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    add_round_arguments(parser, per_round=40, unit="requests")
+    args = parse_round_arguments(parser)
     if args.worker:
         worker(args.worker)
         return 0
@@ -277,9 +260,7 @@ def main() -> int:
             # (e) warms up past the span queue's capacity (OTEL_BSP_MAX_QUEUE_SIZE, 2048): GA down
             # for long means a full queue, which is the state to price.
             w.ask("run", n=max(args.warmup, 2100) if w.variant == "e" else args.warmup)
-        # (d) does a tenth per round: its rounds would otherwise make a cycle of rounds several
-        # seconds long, during which this machine's speed changes.
-        slow = {"d": {"n": args.d_per_round or max(1, args.per_round // 10)}}
+        slow = {"d": {"n": args.d_per_round}}
         results = interleave(workers, args.rounds, "run", slow, n=args.per_round)
         finished = {w.variant: w.ask("finish") for w in workers}
         report(variants, results, finished, collector, prefix, args)
@@ -330,7 +311,7 @@ def report(
     print(platform_line())
     print(
         f"{args.rounds} interleaved rounds (balanced orders) x {args.per_round} requests per variant "
-        f"({args.d_per_round or max(1, args.per_round // 10)} for d; after {args.warmup} warm-up), "
+        f"({args.d_per_round} for d; after {args.warmup} warm-up), "
         f"GET {PATH}, 40 kB text/html, in-process WSGI\n"
     )
     print(

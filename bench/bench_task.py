@@ -22,7 +22,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,15 +30,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     Worker,
+    add_round_arguments,
     broker_messages,
     closed_port,
     delete_keys,
     interleave,
     median,
+    parse_round_arguments,
     percentile,
     platform_line,
     serve,
     table,
+    timed_round,
 )
 from bench_request import (
     _flush,
@@ -84,19 +86,7 @@ def worker(variant: str) -> None:
         ran += 1
 
     def run(n: int, flush: bool = True) -> dict[str, Any]:
-        samples, cpu = [], []
-        clock, thread_clock = time.perf_counter_ns, time.thread_time_ns
-        process_start = time.process_time_ns()
-        for _ in range(n):
-            t0, c0 = clock(), thread_clock()
-            one()
-            samples.append(clock() - t0)
-            cpu.append(thread_clock() - c0)
-        flushed = _flush() if variant != "e" and flush else {}
-        # The process's CPU time but what the units took: the export thread's work and the flush
-        # (the SDK exports a flush on the flushing thread).
-        background = time.process_time_ns() - process_start - sum(cpu)
-        return {"ns": samples, "cpu_ns": cpu, "background_ns": background, **flushed}
+        return timed_round(one, n, _flush if variant != "e" and flush else None)
 
     def finish() -> dict[str, Any]:
         return {"served": ran, **(_flush() if variant != "e" else {})}
@@ -125,15 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--variants", default="abcde")
-    parser.add_argument("--rounds", type=int, default=60)
-    parser.add_argument("--per-round", type=int, default=60)
-    parser.add_argument("--d-per-round", type=int, default=None,
-                        help="tasks per round for (d), about 100 times slower (default: a tenth)")
-    parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--profile", metavar="VARIANT", help="print a cProfile of one variant instead")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    add_round_arguments(parser, per_round=60, unit="tasks")
+    args = parse_round_arguments(parser)
     if args.worker:
         worker(args.worker)
         return 0
@@ -157,9 +140,7 @@ def main() -> int:
             return 0
         for w in workers:
             w.ask("run", n=args.warmup)
-        # (d) does a tenth per round: its rounds would otherwise make a cycle of rounds several
-        # seconds long, during which this machine's speed changes.
-        slow = {"d": {"n": args.d_per_round or max(1, args.per_round // 10)}}
+        slow = {"d": {"n": args.d_per_round}}
         results = interleave(workers, args.rounds, "run", slow, n=args.per_round)
         finished = {w.variant: w.ask("finish") for w in workers}
 
@@ -177,7 +158,7 @@ def main() -> int:
         print(platform_line())
         print(
             f"{args.rounds} interleaved rounds (balanced orders) x {args.per_round} tasks per variant "
-            f"({args.d_per_round or max(1, args.per_round // 10)} for d), Task.apply() in-process\n"
+            f"({args.d_per_round} for d), Task.apply() in-process\n"
         )
         print(
             table(["", "variant", "median us/task", "p90 us", "task-thread CPU us", "export CPU us/task",
