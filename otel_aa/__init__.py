@@ -20,19 +20,22 @@ Set-up
 
          DJANGO_SETTINGS_MODULE=myauth.settings.local \\
          OTEL_PYTHON_CONFIGURATOR=otel_aa OTEL_PYTHON_DISTRO=otel_aa \\
-         OTEL_TRACES_EXPORTER=ga,otlp OTEL_METRICS_EXPORTER=ga \\
+         OTEL_TRACES_EXPORTER=ga OTEL_METRICS_EXPORTER=ga \\
          opentelemetry-instrument gunicorn myauth.wsgi
 
-     and the same in front of ``celery -A myauth worker``;
+     and the same in front of every ``celery -A myauth`` program (``worker``,
+     ``worker_services``, ``beat``): the README shows this as AA's ``supervisor.conf``
+     environment;
    - from code: call :func:`configure` at the top of ``wsgi.py`` and ``celery.py``, after
      ``DJANGO_SETTINGS_MODULE`` is set and before Django loads (``get_wsgi_application()``)::
 
          import otel_aa
          otel_aa.configure()
 
-4. ``python manage.py check`` reports bad analytics settings.
+4. ``python manage.py check`` reports bad analytics settings; each process logs one line at
+   start (logger ``otel_aa``) saying what it sends to GA, or why nothing.
 
-``OTEL_TRACES_EXPORTER=ga,otlp`` also sends full spans to your OTLP backend
+With an OTLP backend, ``OTEL_TRACES_EXPORTER=ga,otlp`` also sends full spans there
 (``OTEL_EXPORTER_OTLP_ENDPOINT``); set ``OTEL_AA_OTLP_ALLOWLIST=true`` to apply GA's allowlist
 there too. ``ANALYTICS_DISABLED = True`` (Alliance Auth's switch) stops everything going to GA.
 
@@ -61,6 +64,27 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "analytics_event", "configure", "shutdown"]
 
 _tracer = trace.get_tracer("otel_aa", __version__)
+_state: dict[str, object] = {"started": False, "warned_pid": None}
+
+
+def _check_started() -> None:
+    import os
+
+    from otel_aa.configurator import is_configured
+
+    if is_configured():
+        _state["started"] = True  # checked no more in this process
+        return
+    if _state["warned_pid"] == os.getpid():
+        return
+    _state["warned_pid"] = os.getpid()
+    import logging
+
+    logging.getLogger("otel_aa").warning(
+        "otel-aa: analytics_event() was called in a process where otel-aa isn't started (no GA "
+        "exporter): the event is not sent. Start the process with opentelemetry-instrument and "
+        "OTEL_PYTHON_CONFIGURATOR=otel_aa, or call otel_aa.configure() first."
+    )
 
 
 def configure() -> None:
@@ -90,8 +114,11 @@ def analytics_event(
 
     ``event_type="Stats"`` puts it in the ``daily_stats`` stream, anything else in
     ``celery_events``. Returns None and never raises; sends nothing without a configured
-    otel-aa (or while ``ANALYTICS_DISABLED`` is on).
+    otel-aa (a plain ``manage.py shell``, say: logged once, as a warning) or while
+    ``ANALYTICS_DISABLED`` is on.
     """
+    if not _state["started"]:
+        _check_started()
     stream = "daily_stats" if event_type == "Stats" else "celery_events"
     attributes: dict[str, str | int] = {
         "ga.event.name": "celery_event",

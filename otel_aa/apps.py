@@ -17,6 +17,7 @@ class OtelAAConfig(AppConfig):
 
     def ready(self) -> None:
         _register_checks()
+        _settle_identity_after_migrate(self)
         # However Django and Celery get instrumented (configure(), the distro, by hand): a path
         # beyond Latin-1 must not make the instrumentation fail the request, and the
         # instrumentations collect only what is read (otel_aa.lean).
@@ -24,6 +25,27 @@ class OtelAAConfig(AppConfig):
 
         patch_django_instrumentation()
         patch_celery_instrumentation()
+        _announce()
+
+
+@guarded("the start-up line")
+def _announce() -> None:
+    # Django's LOGGING is in force now: the process says what it sends (otel_aa.startup).
+    from otel_aa.startup import announce
+
+    announce()
+
+
+@guarded("connecting otel-aa's database signals")
+def _settle_identity_after_migrate(config: AppConfig) -> None:
+    # The install's identifier is written in migrate's thread, never by otel-aa's threads; which
+    # databases the host uses is noted from here on (otel_aa._db).
+    from django.db.models.signals import post_migrate
+
+    from otel_aa import _db, identity
+
+    _db.watch_connections()
+    post_migrate.connect(identity.settle, sender=config, dispatch_uid="otel_aa.identity.settle")
 
 
 @guarded("registering otel-aa's system checks")

@@ -11,7 +11,6 @@ Checks read settings only; they never touch the network.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -41,16 +40,10 @@ def check_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if compat.analytics_disabled():
         messages.append(Info("ANALYTICS_DISABLED is set: otel-aa sends nothing to Google Analytics.",
                              id="otel_aa.I001"))
-    from opentelemetry.exporter.google_analytics import tokens as ga_tokens
+    from opentelemetry.exporter.google_analytics.tokens import load_tokens_report
 
-    problems_of = getattr(ga_tokens, "token_problems", None)
-    if problems_of is not None:
-        problems = list(problems_of())
-        loaded = ga_tokens.load_tokens()
-    else:
-        # The exporter reports a bad token by logging it (once per process, secret masked):
-        # catch those records while loading, so the check shows the exporter's own words.
-        loaded, problems = _load_capturing(ga_tokens.load_tokens)
+    report = load_tokens_report()
+    loaded, problems = report.tokens, report.problems
     for problem in problems:
         # A warning, not an error: an error would stop manage.py migrate and the site itself.
         messages.append(Warning(f"Google Analytics settings: {problem}", id="otel_aa.W004",
@@ -62,28 +55,6 @@ def check_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             id="otel_aa.W001",
         ))
     return messages
-
-
-# Under --deploy only: manage.py commands (migrate, shell, ...) run checks without otel-aa started.
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def _load_capturing(load: Any) -> tuple[list[Any], list[str]]:
-    logger = logging.getLogger("opentelemetry.exporter.google_analytics")
-    handler = _Collect()
-    logger.addHandler(handler)
-    try:
-        loaded = load()
-    finally:
-        logger.removeHandler(handler)
-    prefix = "Google Analytics exporter: "
-    return loaded, [m[len(prefix):] if m.startswith(prefix) else m for m in handler.messages]
 
 
 @register(Tags.compatibility, deploy=True)

@@ -1,4 +1,4 @@
-"""The ``otel-aa`` command line: ``otel-aa demo`` runs the embedded demo and reports."""
+"""The ``otel-aa`` command line: ``otel-aa demo`` runs the embedded demo and reports; ``--version``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="otel-aa",
         description="Privacy-first usage analytics for Alliance Auth, built on OpenTelemetry.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_versions()}")
     commands = parser.add_subparsers(dest="command", title="commands")
     commands.required = True
     demo = commands.add_parser(
@@ -27,6 +28,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-v", "--verbose", action="store_true", help="show each request and task")
     return parser
+
+
+def _versions() -> str:
+    # The installed distributions' versions (what pip sees), the package's own when not installed.
+    from importlib import metadata
+
+    from otel_aa import __version__
+
+    found = []
+    for dist, fallback in (("otel-aa", __version__), ("opentelemetry-exporter-google-analytics", None)):
+        try:
+            found.append((dist, metadata.version(dist)))
+        except metadata.PackageNotFoundError:
+            if fallback is not None:
+                found.append((dist, fallback))
+    own = found[0][1]
+    rest = ", ".join(f"{name} {version}" for name, version in found[1:])
+    return f"{own} ({rest})" if rest else own
 
 
 def main(argv: Sequence[str] | None = None) -> int:

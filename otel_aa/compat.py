@@ -2,10 +2,11 @@
 
 - ``ANALYTICS_DISABLED`` (AA's Django setting): nothing goes to GA. The exporter reads it at every
   export; :func:`analytics_disabled` is what the checks and the start-up log use.
-- ``allianceauth.analytics.models.AnalyticsIdentifier``: the install's ``client_id``.
+- ``allianceauth.analytics.models.AnalyticsIdentifier``: the install's ``client_id``
+  (:mod:`otel_aa.identity` reads it; :func:`aa_analytics_installed` says whether it is there).
 - ``allianceauth.analytics.models.AnalyticsTokens``: the admin-managed GA destinations; their
-  GA-V4 tokens with ``send_stats`` receive the daily stats (:func:`aa_stats_tokens`), with their
-  ``ignore_paths`` where the AA version still has them (2.x-3.x).
+  GA-V4 tokens get daily stats by AA's ``send_stats`` and the other streams by otel-aa's admin
+  switches (:func:`aa_stats_tokens`, :mod:`otel_aa.admin_tokens`).
 - ``allianceauth.__version__``: the AA version sent as a user property.
 
 Everything here is defensive: without AA, with AA's tables not migrated yet, or with the database
@@ -21,11 +22,11 @@ from typing import Any
 
 from opentelemetry.exporter.google_analytics import settings as ga_settings
 
-from otel_aa._db import close_connections
+from otel_aa._db import reading
 from otel_aa._guard import log_once
 
 __all__ = [
-    "aa_client_id",
+    "aa_analytics_installed",
     "aa_installed",
     "aa_stats_tokens",
     "aa_version",
@@ -66,19 +67,25 @@ def aa_version() -> str | None:
 
 
 def analytics_disabled() -> bool:
-    """AA's ``ANALYTICS_DISABLED`` switch (environment variable or Django setting); false if unset."""
+    """AA's ``ANALYTICS_DISABLED`` switch (environment variable or Django setting); false if unset.
+
+    Fails closed: a value that can't be read (``"y"``, ``"2"``, a list) or an error reading it
+    means disabled, reported once.
+    """
     try:
-        return bool(ga_settings.resolve("ANALYTICS_DISABLED", None, False, ga_settings.parse_bool))
+        return bool(ga_settings.resolve_fail_closed("ANALYTICS_DISABLED", None, False, ga_settings.parse_bool,
+                                                    True, "nothing is sent to GA until it is fixed"))
     except Exception as exc:
-        _log_once("disabled", logging.WARNING, "otel-aa: could not read ANALYTICS_DISABLED (%s)",
-                  type(exc).__name__)
-        return False
+        _log_once("disabled", logging.WARNING, "otel-aa: could not read ANALYTICS_DISABLED (%s); "
+                  "nothing is sent to GA", type(exc).__name__)
+        return True
 
 
 def log_analytics_disabled_once() -> bool:
     """Say once, at start-up, that ``ANALYTICS_DISABLED`` is on. Return whether it is."""
     disabled = analytics_disabled()
-    if disabled:
+    # An unreadable value was reported already (and reads as disabled); this says only "set".
+    if disabled and ga_settings.resolve("ANALYTICS_DISABLED", None, False, ga_settings.parse_bool):
         _log_once("disabled-on", logging.WARNING,
                   "otel-aa: ANALYTICS_DISABLED is set: nothing is sent to Google Analytics "
                   "(OTLP, if configured, is unaffected)")
@@ -105,94 +112,38 @@ def _aa_models() -> Any:
     return models
 
 
-def aa_client_id() -> str | None:
-    """AA's ``AnalyticsIdentifier.identifier`` as AA sends it (32 hex digits), or None.
+def aa_analytics_installed() -> bool:
+    """Whether AA's analytics app (its ``AnalyticsIdentifier`` and tokens) is in ``INSTALLED_APPS``.
 
-    None when AA is absent, has no row yet, or the database can't be read.
+    Its identifier is then the install's ``client_id`` (:mod:`otel_aa.identity`), and only it.
     """
-    models = _aa_models()
-    if models is None:
-        return None
+    if not aa_installed():
+        return False
     try:
-        model = models.AnalyticsIdentifier
-        # AA 4+ keeps it as a django-solo singleton; get_solo() is how AA itself reads it.
-        get_solo = getattr(model, "get_solo", None)
-        row = get_solo() if get_solo is not None else model.objects.order_by("pk").first()
-        if row is None:
-            # AA creates its row in a migration; a missing one means AA isn't migrated yet.
-            _log_once("identifier", logging.WARNING,
-                      "otel-aa: Alliance Auth has no AnalyticsIdentifier yet; using otel-aa's own")
-            return None
-        # AA's own tasks send ``identifier.hex``: the same form keeps the install one GA client.
-        return str(row.identifier.hex)
-    except Exception as exc:
-        _log_once("identifier-error", logging.WARNING,
-                  "otel-aa: could not read Alliance Auth's AnalyticsIdentifier (%s)", type(exc).__name__)
-        return None
-    finally:
-        close_connections()  # this runs on an exporter thread
+        from django.apps import apps
+
+        return bool(apps.ready and apps.is_installed("allianceauth.analytics"))
+    except Exception:  # Django not set up: AA's app is not there for otel-aa either
+        return False
 
 
 def aa_stats_tokens() -> list[Any]:
-    """AA's GA-V4 ``AnalyticsTokens`` with ``send_stats``, as exporter ``Token``\\ s (daily stats only).
+    """AA's GA-V4 ``AnalyticsTokens`` that receive anything, as exporter ``Token``\\ s.
 
-    Each keeps its ``ignore_paths``; page views and Celery events stay off for them here (AA 4+
-    itself only sends the daily stats). Empty without AA, with ``ANALYTICS_DISABLED``, or when
-    the table can't be read.
+    Each has AA's ``send_stats`` as its daily-stats flag and otel-aa's admin switches (page
+    views, Celery events, ignore paths: :mod:`otel_aa.admin_tokens`); a token without switches
+    gets the daily stats only, as AA 5 itself sends. Tokens with every stream off are left out.
+    Empty without AA, with ``ANALYTICS_DISABLED``, or when the tables can't be read.
     """
     if analytics_disabled():
         return []
-    models = _aa_models()
-    if models is None:
-        return []
     try:
-        from opentelemetry.exporter.google_analytics.tokens import Token
-    except ImportError as exc:
-        _log_once("tokens-import", logging.WARNING, "otel-aa: exporter tokens unavailable (%s)",
-                  type(exc).__name__)
-        return []
-    tokens: list[Any] = []
-    try:
-        model = models.AnalyticsTokens
-        fields = {f.name for f in model._meta.get_fields()}
-        rows = model.objects.filter(type=AA_GA4_TOKEN_TYPE, send_stats=True)
-        # AA 2.x-3.x had per-token ignore paths (an M2M to AnalyticsPath); AA 4+ dropped them.
-        has_paths = "ignore_paths" in fields
-        if has_paths:
-            rows = rows.prefetch_related("ignore_paths")
-        for row in rows:
-            if not row.token or not row.secret:
-                _log_once(f"aa-token-{row.pk}", logging.WARNING,
-                          "otel-aa: Alliance Auth analytics token #%s has no measurement id or secret; "
-                          "skipped", row.pk)
-                continue
-            paths = tuple(_compile(p.ignore_path) for p in row.ignore_paths.all()) if has_paths else ()
-            tokens.append(
-                Token(
-                    name=f"aa:{row.name}",
-                    measurement_id=row.token,
-                    api_secret=row.secret,
-                    page_views=False,
-                    celery_events=False,
-                    daily_stats=True,
-                    ignore_paths=tuple(p for p in paths if p is not None),
-                )
-            )
+        from otel_aa import admin_tokens
+
+        with reading():  # otel-aa's read: no shared-cache lock, connection closed after
+            tokens = admin_tokens.aa_tokens()
     except Exception as exc:
         _log_once("tokens-error", logging.WARNING,
                   "otel-aa: could not read Alliance Auth's AnalyticsTokens (%s)", type(exc).__name__)
         return []
-    finally:
-        close_connections()  # this runs on an exporter thread
-    return tokens
-
-
-def _compile(pattern: str) -> Any:
-    import re
-
-    try:
-        return re.compile(pattern)
-    except re.error:
-        _log_once(f"path-{pattern}", logging.WARNING,
-                  "otel-aa: an Alliance Auth ignore path is not a valid regular expression; skipped")
-        return None
+    return [t for t in tokens if t.page_views or t.celery_events or t.daily_stats]

@@ -87,8 +87,10 @@ def _ga_exporter_classes() -> tuple[type | None, type | None, type | None]:
 
 
 def _otlp_allowlist() -> bool:
-    return bool(ga_settings.resolve(env.OTEL_AA_OTLP_ALLOWLIST, None, env.DEFAULT_OTLP_ALLOWLIST,
-                                  ga_settings.parse_bool))
+    # Fails closed: an unreadable value puts the allowlist on.
+    return bool(ga_settings.resolve_fail_closed(env.OTEL_AA_OTLP_ALLOWLIST, None, env.DEFAULT_OTLP_ALLOWLIST,
+                                                ga_settings.parse_bool, True,
+                                                "the allowlist is on until it is fixed"))
 
 
 def export_span_processor(span_exporter: SpanExporter, **kwargs: Any) -> SpanProcessor:
@@ -154,7 +156,13 @@ def _metrics_without_ga() -> Iterator[bool]:
 
 def _exporter_args_map() -> dict[type, dict[str, Any]]:
     span_cls, metric_cls, _ = _ga_exporter_classes()
-    args: dict[str, Any] = {"client_id": identity.client_id, "user_properties": user_properties}
+    from otel_aa.admin_tokens import token_source
+    from otel_aa.ledger import ledger
+
+    # The admin's tokens (read on the export threads, cached) and the record of what left, for
+    # both exporters: a switch in the admin reaches spans and daily stats alike.
+    args: dict[str, Any] = {"client_id": identity.client_id, "user_properties": user_properties,
+                            "token_source": token_source, "delivery_observer": ledger}
     return {cls: dict(args) for cls in (span_cls, metric_cls) if cls is not None}
 
 
@@ -171,10 +179,6 @@ def _add_ga_metric_reader() -> None:
     lease = _stats_lease()
     if lease is not None:
         kwargs["lease"] = lease
-    if compat.aa_installed():
-        # AA's admin-managed GA-V4 tokens with send_stats: read at each export, on the reader's
-        # thread (they live in AA's database and change in the admin), daily stats only.
-        kwargs["token_source"] = compat.aa_stats_tokens
     reader = reader_cls(metric_cls(**kwargs))
     add(reader)
     # The SDK's MeterProvider flushes and shuts down only the readers given to its constructor,
@@ -247,11 +251,46 @@ class OtelAAConfigurator(_OTelSDKConfigurator):
             kwargs["exporter_args_map"] = exporter_args
             with _metrics_without_ga() as ga_metrics:
                 super()._configure(**kwargs)
+            if _otlp_allowlist():
+                _allowlist_metrics()
             if ga_metrics:
                 _guarded_add_reader()
             compat.log_analytics_disabled_once()
             _state["configured"] = True
             _state["pid"] = os.getpid()
+        _startup_line()
+
+
+@guarded("applying the OTLP allowlist to metrics")
+def _allowlist_metrics() -> None:
+    """Reduce what the global meter provider exports: attributes by an SDK ``View`` (the
+    instrumentations' request metrics carry the Host header), the resource to the SDK's own.
+
+    Before any instrument exists (the readers read the views per new instrument). The SDK has no
+    public way to change a built provider's views or resource, hence its ``_sdk_config``.
+    """
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.view import View
+    from opentelemetry.sdk.resources import Resource
+
+    from otel_aa.privacy import ALLOWED_METRIC_ATTRIBUTES, ALLOWED_RESOURCE_ATTRIBUTES
+
+    provider = metrics.get_meter_provider()
+    config = getattr(provider, "_sdk_config", None)
+    if not isinstance(provider, MeterProvider) or config is None:
+        _logger.warning("otel-aa: OTEL_AA_OTLP_ALLOWLIST can't reduce this meter provider's metrics")
+        return
+    config.views = (View(instrument_name="*", attribute_keys=set(ALLOWED_METRIC_ATTRIBUTES)),)
+    config.resource = Resource({key: value for key, value in config.resource.attributes.items()
+                                if key in ALLOWED_RESOURCE_ATTRIBUTES})
+
+
+@guarded("the start-up line")
+def _startup_line() -> None:
+    # One line per process, once Django's logging is in force (otel_aa.startup).
+    from otel_aa import startup
+
+    startup.started()
 
 
 @guarded("setting up the daily-stats metric reader")
@@ -295,6 +334,7 @@ def configure() -> None:
         _state["configured"] = True
         _state["pid"] = os.getpid()
         _instrument()
+    _startup_line()
 
 
 def ensure_configured() -> None:

@@ -12,10 +12,21 @@ OTEL_AA_OTLP_ALLOWLIST = "OTEL_AA_OTLP_ALLOWLIST"
 """
 .. envvar:: OTEL_AA_OTLP_ALLOWLIST
 
-When true, spans sent to every exporter other than GA (e.g. ``otlp`` in
-``OTEL_TRACES_EXPORTER=ga,otlp``) pass through the same privacy allowlist as GA's: only the
-attributes listed in :data:`otel_aa.privacy.ALLOWED_SPAN_ATTRIBUTES` leave the process. When
-false, your own backend gets the full spans. Default: ``false``.
+When true, everything otel-aa's SDK set-up sends to exporters other than GA (e.g. ``otlp`` in
+``OTEL_TRACES_EXPORTER=ga,otlp`` and ``OTEL_METRICS_EXPORTER=ga,otlp``) is reduced by the same
+privacy allowlist as GA's:
+
+- spans: only the attributes of :data:`otel_aa.privacy.ALLOWED_SPAN_ATTRIBUTES` (and prefixes),
+  no events, links, parent or status text, names rebuilt from the method and route;
+- metrics (the instrumentations' request metrics carry the Host header as ``server.address``):
+  an SDK ``View`` keeps only the attributes of :data:`otel_aa.privacy.ALLOWED_METRIC_ATTRIBUTES`;
+- the resource of spans and metrics (``host.name``, ``host.id``, ``process.*``,
+  ``service.name``, ``service.instance.id``, ``OTEL_RESOURCE_ATTRIBUTES``): only
+  :data:`otel_aa.privacy.ALLOWED_RESOURCE_ATTRIBUTES` (the SDK's name, language and version).
+
+Logs are not covered (otel-aa sets ``OTEL_LOGS_EXPORTER=none``), nor providers or processors
+you build yourself. When false, your own backend gets the full spans and metrics. A value that
+can't be read (``"sure"``, ``"2"``) turns the allowlist on (it fails closed). Default: ``false``.
 """
 DEFAULT_OTLP_ALLOWLIST = False
 
@@ -37,3 +48,27 @@ Longest page title, in characters, the Django response hook records (GA4 itself 
 100 characters of a parameter value). Default: ``100``.
 """
 DEFAULT_TITLE_MAX_LENGTH = 100
+
+OTEL_AA_PAGE_TITLE = "OTEL_AA_PAGE_TITLE"
+"""
+.. envvar:: OTEL_AA_PAGE_TITLE
+
+What a page view's ``page_title`` holds. ``view_name``: the resolved route's view name, e.g.
+``authentication:dashboard`` (code: the same for every visitor and language, and the response
+is not read). ``html``: the page's HTML ``<title>``, but only once the same title was seen on
+that route from :envvar:`OTEL_AA_PAGE_TITLE_K` distinct visitors (the view name until then).
+Risk of ``html``: a title shared by k visitors is sent as it is, so a title quoting something
+common to k visitors (a group or corporation name, an alliance's own name) reaches GA, and one
+person seen as k visitors (k devices, logged out) can release a title about them. An unreadable
+value means ``view_name``. Default: ``view_name``.
+"""
+DEFAULT_PAGE_TITLE = "view_name"
+
+OTEL_AA_PAGE_TITLE_K = "OTEL_AA_PAGE_TITLE_K"
+"""
+.. envvar:: OTEL_AA_PAGE_TITLE_K
+
+With ``OTEL_AA_PAGE_TITLE=html``: how many distinct visitors must have seen a route's HTML title
+before it is sent (at least 2). An unreadable value sends view names only. Default: ``5``.
+"""
+DEFAULT_PAGE_TITLE_K = 5

@@ -1,11 +1,12 @@
 """Hooks the instrumentations call: what GA needs, read cheaply, and nothing that identifies.
 
 - :func:`django_response_hook`, passed to ``DjangoInstrumentor().instrument(response_hook=...)``:
-  the page's media type, title and language, and the root route. No network, no database query,
-  only the first bytes of the response body.
+  the page's media type, title (the view name), language (one of ``settings.LANGUAGES``) and,
+  for the root and admin pages, the route. No network, no database query; the body is read (its
+  first bytes) only in the opt-in ``OTEL_AA_PAGE_TITLE=html`` mode.
 - Celery signal handlers (:func:`connect_celery_signals`): the task's result (``Success``, the
-  exception's class name, ``Retry``) and integer return value on the instrumentor's span; the
-  worker child's set-up after fork and its flush before it exits.
+  name of an exception class that is code, ``Retry``) and int64 return value on the
+  instrumentor's span; the worker child's set-up after fork and its flush before it exits.
 
 Every hook runs inside :func:`otel_aa._guard.guarded`: nothing here raises into a view or task.
 """
@@ -13,12 +14,9 @@ Every hook runs inside :func:`otel_aa._guard.guarded`: nothing here raises into 
 from __future__ import annotations
 
 import functools
-import html
 import logging
-import re
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.google_analytics import settings as ga_settings
@@ -26,10 +24,13 @@ from opentelemetry.trace import Span, SpanKind
 
 from otel_aa import environment_variables as env
 from otel_aa._guard import guarded
-from otel_aa.privacy import scrub_title
+from otel_aa.closed_sets import exception_name, int64_or_one, is_code_name, site_language
+from otel_aa.titles import HEAD_BYTES, page_title, title_mode, view_title
 
 __all__ = [
+    "ADMIN_PLACEHOLDER",
     "HEAD_BYTES",
+    "admin_route",
     "celery_task_failure",
     "celery_task_retry",
     "celery_task_success",
@@ -41,162 +42,107 @@ __all__ = [
     "flush_ga_reader",
     "flush_providers",
     "flush_timeout",
-    "primary_language",
 ]
 
 _logger = logging.getLogger(__name__)
 
-#: How much of an HTML response the title is looked for in: ``<title>`` sits in ``<head>``.
-HEAD_BYTES = 4096
-
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-# One BCP 47-ish tag: a 2-3 letter language, optional script/region subtags; nothing else gets
-# through (a header is client-controlled text).
-_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8}){0,2}")
-_CHARSET = re.compile(r"charset=([\w.:-]+)", re.IGNORECASE)
+#: Stands in for the admin site's mount point in an admin page's route.
+ADMIN_PLACEHOLDER = "<admin>/"
 
 PAGE_TITLE = "ga.page.title"
 PAGE_LANGUAGE = "ga.page.language"
 PAGE_CONTENT_TYPE = "ga.page.content_type"
+PAGE_ROUTE = "ga.page.route"
 TASK_RESULT = "ga.task.result"
 TASK_VALUE = "ga.task.value"
 HTTP_ROUTE = "http.route"
 
 
-# --- Django ----------------------------------------------------------------------------------
+# --- Django ---------------------------------------------------------------------------------
 
 
 @guarded("Django response hook")
 def django_response_hook(span: Span, request: Any, response: Any) -> None:
-    """Record the page's media type, title and language, and the root route, on ``span``."""
+    """Record the page's media type, language, title and route on ``span``: each code or a member
+    of a closed set (:mod:`otel_aa.closed_sets`, :mod:`otel_aa.titles`), never content.
+
+    What is cheap and can't fail is set first, in one call (each set_attribute takes the span's
+    lock); the ``html`` title mode's body read comes after, so a failure there keeps the rest.
+    Path values are never converted to text: they are not sent.
+    """
     if span is None or not span.is_recording():
         return
     content_type = response.get("Content-Type", "") if hasattr(response, "get") else ""
+    if not isinstance(content_type, str):
+        content_type = ""
     media_type = content_type.split(";", 1)[0].strip().lower()
-    # Collected first and set at once: each set_attribute takes the span's lock.
     found: dict[str, str] = {}
     if media_type:
         found[PAGE_CONTENT_TYPE] = media_type
-    _set_route(span, request)
-    language = primary_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
-    if language:
-        found[PAGE_LANGUAGE] = language
-    if media_type == "text/html" and not getattr(response, "streaming", False):
-        title = _page_title(request, response, content_type)
+    match = getattr(request, "resolver_match", None)
+    found.update(_route_attributes(span, request, match))
+    is_page = media_type == "text/html"
+    if is_page:
+        title = view_title(match)
         if title:
-            found[PAGE_TITLE] = scrub_title(title, remove=_private_values(request),
-                                            max_length=_title_max_length())
+            found[PAGE_TITLE] = title
     if found:
         span.set_attributes(found)
+    language = site_language(request.META.get("HTTP_ACCEPT_LANGUAGE"))
+    if language:
+        span.set_attribute(PAGE_LANGUAGE, language)
+    if is_page and title_mode() == "html":
+        html = page_title(request, response, content_type, "html")
+        if html and html != found.get(PAGE_TITLE):
+            span.set_attribute(PAGE_TITLE, html)
 
 
-def _set_route(span: Span, request: Any) -> None:
-    # The instrumentor only sets http.route for a truthy route: the root path("", ...) resolves to
-    # route "" and would look unresolved.
-    match = getattr(request, "resolver_match", None)
+def _route_attributes(span: Span, request: Any, match: Any) -> dict[str, str]:
+    """The root route (the instrumentor sets ``http.route`` only for a truthy one: ``path("", ...)``
+    would look unresolved) and, for an admin page, the route with the admin's mount replaced."""
     if match is None:
-        return
-    attributes = getattr(span, "attributes", None)
-    if attributes is not None and HTTP_ROUTE in attributes:
-        return
+        return {}
+    found: dict[str, str] = {}
     route = getattr(match, "route", None)
     if route is not None and not route:
-        span.set_attribute(HTTP_ROUTE, "")
+        attributes = getattr(span, "attributes", None)
+        if attributes is None or HTTP_ROUTE not in attributes:
+            found[HTTP_ROUTE] = ""
+    if isinstance(route, str) and "admin" in (getattr(match, "app_names", None) or ()):
+        found[PAGE_ROUTE] = admin_route(match, getattr(request, "urlconf", None))
+    return found
 
 
-def primary_language(header: str) -> str | None:
-    """The first tag of an ``Accept-Language`` header, lowercased, if it is a plain language tag."""
-    first = header.split(",", 1)[0].split(";", 1)[0].strip().lower()
-    if first and len(first) <= 20 and _LANGUAGE.fullmatch(first):
-        return first
-    return None
-
-
-def _page_title(request: Any, response: Any, content_type: str) -> str | None:
-    """The HTML title, or the view's name for a page about one object.
-
-    A route with path values (``/character/<int:character_id>/``, an admin change form) shows one
-    object, and its title usually names it: a character, a user, a group. Which part of such a
-    title is data can't be told from the text, so those pages send the route's view name, which
-    is code, never data.
-    """
-    match = getattr(request, "resolver_match", None)
-    if match is not None and (match.kwargs or match.args):
-        return str(match.view_name or "") or None
-    return _read_title(response, content_type)
-
-
-def _read_title(response: Any, content_type: str) -> str | None:
-    content = getattr(response, "content", b"")
-    match = _TITLE.search(bytes(content[:HEAD_BYTES]))
-    if match is None:
-        return None
-    charset = _CHARSET.search(content_type)
-    encoding = charset.group(1) if charset else getattr(response, "charset", None) or "utf-8"
-    try:
-        text = match.group(1).decode(encoding, errors="replace")
-    except LookupError:
-        text = match.group(1).decode("utf-8", errors="replace")
-    return re.sub(r"\s+", " ", html.unescape(text)).strip() or None
-
-
-def _private_values(request: Any) -> list[str]:
-    """What a title may quote about this request: path values, the host, the loaded user."""
-    values: list[str] = []
-    match = getattr(request, "resolver_match", None)
-    if match is not None:
-        values.extend(str(v) for v in (match.kwargs or {}).values())
-        values.extend(str(v) for v in (match.args or ()))
-    host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME")
-    if host:
-        values.append(str(host).rsplit(":", 1)[0] if not str(host).startswith("[") else str(host))
-    values.extend(_site_identity())
-    user = _loaded_user(request)
-    if user is not None and getattr(user, "is_authenticated", False):
-        for name in ("username", "email", "first_name", "last_name"):
-            value = getattr(user, name, None)
-            if value:
-                values.append(str(value))
-        full = " ".join(str(getattr(user, n, "") or "") for n in ("first_name", "last_name")).strip()
-        if full:
-            values.append(full)
-    return values
-
-
-def _site_identity() -> tuple[str, ...]:
-    """The install's own name and public host (AA's ``SITE_NAME``, ``SITE_URL``): they identify it."""
+def admin_route(match: Any, urlconf: Any = None) -> str:
+    """``<admin>/`` and the admin's own part of the route: the mount point (often a secret path,
+    ``path("ops-7f3k2q9Zx/", admin.site.urls)``) never reaches GA."""
     from django.conf import settings
 
-    name, url = getattr(settings, "SITE_NAME", None), getattr(settings, "SITE_URL", None)
-    return _site_values(name, url)
+    route = str(match.route)
+    namespaces = tuple(str(n) for n in (getattr(match, "namespaces", None) or ()))
+    from django.urls import get_script_prefix
+
+    mount = _admin_mount(urlconf if isinstance(urlconf, str) else settings.ROOT_URLCONF, namespaces,
+                         get_script_prefix())
+    for prefix in (mount, "^" + mount) if mount else ():
+        if route.startswith(prefix):
+            return ADMIN_PLACEHOLDER + route[len(prefix):]
+    # A mount that can't be cut off cleanly (a regex): the admin URL's name stands in.
+    url_name = getattr(match, "url_name", None)
+    return ADMIN_PLACEHOLDER + (str(url_name) if is_code_name(url_name) else "")
 
 
-@functools.lru_cache(maxsize=8)
-def _site_values(name: Any, url: Any) -> tuple[str, ...]:
-    # Keyed by the raw settings, so override_settings still takes effect; parsing is done once.
-    values = [str(name or "")]
-    if url:
-        values.append(urlsplit(str(url)).hostname or "")
-    return tuple(value for value in values if value)
+@functools.lru_cache(maxsize=32)
+def _admin_mount(urlconf: str, namespaces: tuple[str, ...], script_prefix: str) -> str | None:
+    # The admin index's path without the script prefix: the route's mount part. Cached: reverse()
+    # walks the resolver.
+    from django.urls import NoReverseMatch, reverse
 
-
-def _loaded_user(request: Any) -> Any:
-    """``request.user`` if it is already loaded; never triggers the session/user query."""
-    user = request.__dict__.get("user")
-    if user is None:
+    try:
+        index = reverse(":".join((*namespaces, "index")), urlconf=urlconf)
+    except NoReverseMatch:
         return None
-    from django.utils.functional import SimpleLazyObject, empty
-
-    if isinstance(user, SimpleLazyObject):
-        wrapped = user.__dict__.get("_wrapped", empty)
-        return None if wrapped is empty else wrapped
-    return user
-
-
-def _title_max_length() -> int:
-    value = ga_settings.resolve(env.OTEL_AA_TITLE_MAX_LENGTH, None, float(env.DEFAULT_TITLE_MAX_LENGTH),
-                              ga_settings.parse_positive_float)
-    return int(value)
+    return index[len(script_prefix):] if index.startswith(script_prefix) else index.lstrip("/")
 
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -219,7 +165,8 @@ def celery_task_success(sender: Any = None, result: Any = None, **kwargs: Any) -
         return
     span.set_attribute(TASK_RESULT, "Success")
     if isinstance(result, int) and not isinstance(result, bool):
-        span.set_attribute(TASK_VALUE, result)
+        # Within int64, else 1: OTLP's encoder logs an error for every span with a bigger int.
+        span.set_attribute(TASK_VALUE, int64_or_one(result))
 
 
 @guarded("Celery task_failure hook")
@@ -232,18 +179,9 @@ def celery_task_failure(sender: Any = None, exception: BaseException | None = No
 
 
 def exception_class_name(exception: BaseException | None) -> str:
-    """The class name GA gets for a failed task: never the exception's text.
-
-    An exception Celery can't pickle (a class made at run time, one whose ``__init__`` takes
-    other arguments) reaches the signal as ``UnpickleableExceptionWrapper``; the original class
-    name is its ``exc_cls_name``.
-    """
-    if exception is None:
-        return "Failure"
-    wrapped = getattr(exception, "exc_cls_name", None)
-    if type(exception).__name__ == "UnpickleableExceptionWrapper" and isinstance(wrapped, str) and wrapped:
-        return wrapped
-    return type(exception).__name__
+    """The class name GA gets for a failed task: never the exception's text (see
+    :func:`otel_aa.closed_sets.exception_name`: code, or the placeholder ``Error``)."""
+    return exception_name(exception)
 
 
 @guarded("Celery task_retry hook")

@@ -6,22 +6,20 @@ resource attributes such as the host name. The lists are data, in one place, so 
 render them and a reviewer can check each entry's reason. :class:`AllowlistSpanProcessor` applies
 them to the GA pipeline (and, with :envvar:`OTEL_AA_OTLP_ALLOWLIST`, to the other exporters too).
 
-:func:`scrub_title` removes what a page title may quote about the request (path values, the host,
-the user's name or e-mail, e-mail addresses, IP addresses) before it is recorded.
+Nothing here scrubs text: the values GA may get are code or members of closed sets by the time
+they are recorded (:mod:`otel_aa.closed_sets`, :mod:`otel_aa.titles`), so there is no denylist
+to complete.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
+from collections.abc import Callable, Mapping, Sequence, Sized
 from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
-from opentelemetry.exporter.google_analytics.limits import clean_text
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -30,6 +28,7 @@ from opentelemetry.trace import SpanKind, Status, TraceFlags
 from otel_aa._guard import guarded
 
 __all__ = [
+    "ALLOWED_METRIC_ATTRIBUTES",
     "ALLOWED_RESOURCE_ATTRIBUTES",
     "ALLOWED_SPAN_ATTRIBUTES",
     "ALLOWED_SPAN_ATTRIBUTE_PREFIXES",
@@ -37,7 +36,6 @@ __all__ = [
     "AllowlistSpanProcessor",
     "filter_attributes",
     "is_analytics_span",
-    "scrub_title",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -60,13 +58,16 @@ ALLOWED_SPAN_ATTRIBUTES: frozenset[str] = frozenset(
         "celery.state",
         # The task's dotted name, e.g. "allianceauth.eveonline.tasks.update_character": code.
         "celery.task_name",
-        # Set by otel_aa's Django response hook: the page title after scrub_title(), the first
-        # Accept-Language tag checked against a strict pattern, and the response media type.
+        # Set by otel_aa's Django response hook: the route's view name (code; the HTML title
+        # only in the opt-in k-anonymous mode, see otel_aa.titles), one of settings.LANGUAGES'
+        # codes, the response media type, and for admin pages the route with the admin's
+        # mount point replaced by "<admin>/" (it takes http.route's place, see _reduce).
         "ga.page.title",
         "ga.page.language",
         "ga.page.content_type",
-        # Set by otel_aa's Celery hooks: "Success", "Retry" or the exception's class name (never
-        # its message), and an int return value (never another type).
+        "ga.page.route",
+        # Set by otel_aa's Celery hooks: "Success", "Retry", the name of an exception class that
+        # is code or the placeholder "Error" (never its message), and an int64 return value.
         "ga.task.result",
         "ga.task.value",
         # Set by analytics_event(): the custom event's name and which token flag admits it.
@@ -91,6 +92,15 @@ ALLOWED_RESOURCE_ATTRIBUTES: frozenset[str] = frozenset(
         "telemetry.auto.version",
     }
 )
+
+#: Metric data point attributes that may leave the process with :envvar:`OTEL_AA_OTLP_ALLOWLIST`
+#: (an SDK ``View`` keeps only these): the request metrics' method, status and route, and the
+#: daily-stats gauges' install kind, app label and AA version (closed sets, code). Dropped:
+#: ``server.address`` (the Host header), ``server.port``, ``url.scheme``, ``network.*``, ...
+ALLOWED_METRIC_ATTRIBUTES: frozenset[str] = frozenset({
+    "http.request.method", "http.method", "http.response.status_code", "http.status_code", "http.route",
+    "aa.install.kind", "aa.app.label", "aa.version",
+})
 
 #: Span kinds GA turns into events: Django's SERVER spans (page views) and Celery's CONSUMER
 #: spans (task events). Other spans reach GA only when they carry ``ga.event.name``.
@@ -175,7 +185,7 @@ class AllowlistSpanProcessor(SpanProcessor):
         no span can reach ``exporter`` unreduced. ``batch_kwargs`` go to the batch processor.
         """
         self = cls.__new__(cls)
-        reducing = _AllowlistSpanExporter(exporter, self._reduce)
+        reducing = _AllowlistSpanExporter(exporter, self._reduce, gated=analytics_only)
         batch = BatchSpanProcessor(reducing, **batch_kwargs)
         cls.__init__(self, batch, analytics_only=analytics_only)
         self._exporter = exporter
@@ -226,6 +236,9 @@ class AllowlistSpanProcessor(SpanProcessor):
     def _reduce(self, span: ReadableSpan) -> ReadableSpan:
         context = span.context
         kept = filter_attributes(span.attributes)
+        admin_route = kept.pop("ga.page.route", None)
+        if isinstance(admin_route, str) and "http.route" in kept:
+            kept["http.route"] = admin_route  # the admin's mount point stays home
         return ReadableSpan(
             name=_span_name(span.kind, kept),
             context=trace_api.SpanContext(
@@ -269,11 +282,20 @@ class AllowlistSpanProcessor(SpanProcessor):
 class _AllowlistSpanExporter(SpanExporter):
     """Reduces each span, on the export thread, before the wrapped exporter sees it."""
 
-    def __init__(self, exporter: SpanExporter, reduce: Callable[[ReadableSpan], ReadableSpan]) -> None:
+    def __init__(self, exporter: SpanExporter, reduce: Callable[[ReadableSpan], ReadableSpan],
+                 gated: bool = False) -> None:
         self.exporter = exporter
         self._reduce = reduce
+        self._gated = gated
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        # GA's copy only: a process started without the otel_aa app sends GA nothing (the
+        # README's opt-out), decided here on the export thread (otel_aa.startup.ga_blocked).
+        if self._gated:
+            from otel_aa.startup import ga_blocked
+
+            if ga_blocked():
+                return SpanExportResult.SUCCESS
         return self.exporter.export([self._reduce(span) for span in spans])
 
     def shutdown(self) -> None:
@@ -281,50 +303,3 @@ class _AllowlistSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.exporter.force_flush(timeout_millis)
-
-
-# --- page titles -----------------------------------------------------------------------------
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Dotted quads and anything shaped like an IPv6 address (checked with ipaddress below).
-_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
-_SPACES = re.compile(r"\s+")
-#: What a removed piece of a title is replaced with.
-REDACTED = "…"
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def scrub_title(title: str, *, remove: Iterable[str] = (), max_length: int = 100) -> str:
-    """Return ``title`` without e-mail addresses, IP addresses and each string of ``remove``.
-
-    ``remove`` holds what the caller knows the title may quote: the request's path values, the
-    host name, the user's name and e-mail. Matching ignores case; pieces shorter than 3
-    characters are left alone (removing "en" or "1" from every title would wreck them and
-    identifies nobody). The result is printable (control and invisible format characters
-    removed, see ``limits.clean_text``), whitespace-collapsed and at most ``max_length`` long.
-    """
-    # Printable first: a control or zero-width character must neither reach GA nor split an
-    # e-mail address or a user name so that the patterns below miss it.
-    text = clean_text(title)
-    # The patterns run on the request thread: skip those that can't match (no "@", no ":").
-    if "@" in text:
-        text = _EMAIL.sub(REDACTED, text)
-    text = _IPV4.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
-    if ":" in text:
-        text = _IPV6.sub(lambda m: REDACTED if _is_ip(m.group(0)) else m.group(0), text)
-    # Longest first, so "alice.smith" goes before "alice"; only pieces the title holds at all.
-    folded = text.casefold()
-    pieces = {str(p).strip() for p in remove if p is not None}
-    for piece in sorted((p for p in pieces if len(p) >= 3 and p.casefold() in folded), key=len,
-                        reverse=True):
-        text = re.sub(re.escape(piece), REDACTED, text, flags=re.IGNORECASE)
-    text = _SPACES.sub(" ", text).strip()
-    return text[:max_length]

@@ -37,7 +37,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from opentelemetry.exporter.google_analytics import environment_variables as _ga_env
 from opentelemetry.exporter.google_analytics.attributes import (
@@ -55,7 +55,7 @@ from opentelemetry.exporter.google_analytics.settings import parse_positive_floa
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
 
 from otel_aa import __version__
-from otel_aa._db import closing_connection
+from otel_aa._db import closing_connection, may_read
 from otel_aa._guard import guarded, report
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "INFRASTRUCTURE_APP_LABELS",
     "PER_PROCESS_CACHE_BACKENDS",
     "DjangoLease",
+    "LeaseSchedule",
     "check_daily_stats_beat",
     "extension_labels",
     "install_kind",
@@ -212,12 +213,31 @@ def _count(where: str, get_model: Callable[[], Any]) -> list[Observation]:
     if not apps.ready:
         return []
     model = get_model()
+    alias = router.db_for_read(model)
+    if not may_read(alias):
+        # Not a database the host uses (e.g. at exit, after a test runner dropped its test
+        # database and pointed the alias back at the configured one): nothing to count.
+        return []
     try:
-        with closing_connection(router.db_for_read(model)):
+        with closing_connection(alias):
             return [Observation(model._default_manager.count())]
     except DatabaseError as exc:
         report(where, exc)
         return []
+
+
+def _counts_readable() -> bool:
+    """Whether the counts may read their database now (:func:`otel_aa._db.may_read`).
+
+    The lease is not due without it: a daily-stats send without its counts would be wrong.
+    """
+    from django.db import router
+
+    try:
+        return may_read(router.db_for_read(_user_model()))
+    except Exception as exc:  # no user model readable: no counts either
+        report("daily stats: finding the counts' database", exc)
+        return False
 
 
 def _user_model() -> Any:
@@ -350,6 +370,44 @@ def _apps_ready() -> bool:
     return bool(apps.ready)
 
 
+def _app_removed() -> bool:
+    # Without the otel_aa app this process sends no daily stats (the README's opt-out); the
+    # warning saying so is logged once by otel_aa.startup.
+    from otel_aa.startup import ga_blocked
+
+    return ga_blocked()
+
+
+class LeaseSchedule(NamedTuple):
+    """What :meth:`DjangoLease.schedule` reads: the daily-stats send's last and next time (UTC)."""
+
+    #: No send within the interval: the next export cycle (at most a minute away) sends.
+    due: bool
+    #: When the lease was last taken (the send made then), if known.
+    last_send: _dt.datetime | None
+    #: When the lease runs out and the next send is due (None while ``due``).
+    next_due: _dt.datetime | None
+
+
+def _holder_time(holder: str) -> _dt.datetime | None:
+    _, sep, stamp = holder.rpartition("@")
+    if not sep:
+        return None
+    try:
+        return _dt.datetime.fromtimestamp(float(stamp), tz=_dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _aware(moment: _dt.datetime) -> _dt.datetime:
+    # With USE_TZ = False the row holds naive local time (see DjangoLease._now).
+    if moment.tzinfo is None:
+        from django.utils import timezone
+
+        moment = timezone.make_aware(moment)
+    return moment.astimezone(_dt.timezone.utc)
+
+
 class DjangoLease:
     """The daily-stats ``SendLease``: one send per ``interval`` seconds for the whole install.
 
@@ -416,6 +474,10 @@ class DjangoLease:
         """Whether no send went out within the interval (a cheap read; False when it cannot tell)."""
         if not _apps_ready():
             return False  # the reader's first check can come before django.setup() is done
+        if _app_removed():
+            return False
+        if not _counts_readable():
+            return False  # e.g. after a test runner dropped its test database
         try:
             if self.backend == "cache":
                 return self._cache().get(self.key) is None
@@ -426,9 +488,9 @@ class DjangoLease:
 
     def acquire(self) -> bool:
         """Take the lease for one interval; True in exactly one process of the install."""
-        if not _apps_ready():
+        if not _apps_ready() or _app_removed() or not _counts_readable():
             return False
-        holder = f"{os.getpid()}-{uuid.uuid4().hex}"
+        holder = self._new_holder()
         try:
             if self.backend == "cache":
                 taken = bool(self._cache().add(self.key, holder, timeout=self._timeout()))
@@ -464,7 +526,7 @@ class DjangoLease:
 
     def renew(self) -> bool:
         """Take the lease now, whoever held it: a send made by hand starts a new interval."""
-        holder = f"{os.getpid()}-{uuid.uuid4().hex}"
+        holder = self._new_holder()
         try:
             if self.backend == "cache":
                 self._cache().set(self.key, holder, timeout=self._timeout())
@@ -477,7 +539,50 @@ class DjangoLease:
             self._holder = holder
         return True
 
+    # -- for ``otel_aa_stats`` and the admin --
+
+    def schedule(self) -> LeaseSchedule | None:
+        """When the last daily-stats send was made and when the next is due; None if unreadable.
+
+        Read-only (one cache ``get`` or one row); never raises. A lease taken by an older
+        otel-aa, whose holder carries no time, gives ``last_send`` None.
+        """
+        if not _apps_ready():
+            return None
+        try:
+            if self.backend == "cache":
+                holder = self._cache().get(self.key)
+                expires = None
+            else:
+                holder, expires = self._db_lease()
+        except Exception as exc:
+            report(_LEASE_WHERE, exc)
+            return None
+        if holder is None:
+            return LeaseSchedule(due=True, last_send=None, next_due=None)
+        taken = _holder_time(str(holder))
+        interval = _dt.timedelta(seconds=self.interval)
+        if expires is not None:
+            expires = _aware(expires)
+        elif taken is not None:
+            expires = taken + interval
+        return LeaseSchedule(due=False, last_send=taken, next_due=expires)
+
     # -- internals --
+
+    def _new_holder(self) -> str:
+        # The acquisition time travels with the holder, so schedule() can tell the last send
+        # from the cache value alone (Django's cache API has no TTL read).
+        return f"{os.getpid()}-{uuid.uuid4().hex}@{self.clock():.3f}"
+
+    def _db_lease(self) -> tuple[str | None, _dt.datetime | None]:
+        from otel_aa.models import StatsLease
+
+        alias = self._db_alias()
+        with closing_connection(alias):
+            row = (StatsLease.objects.using(alias).filter(key=self.key, expires_at__gt=self._now())
+                   .values_list("holder", "expires_at").first())
+        return (row[0], row[1]) if row else (None, None)
 
     def _timeout(self) -> int:
         # Cache timeouts are whole seconds in most backends; never round a short test interval
@@ -619,13 +724,46 @@ def _periodic_tasks(alias: str) -> list[str]:
         return []
 
 
+def _scheduled_in_database(databases: Any) -> list[tuple[str, str]]:
+    """(alias, name) of AA's task in django-celery-beat's table, on the databases to check.
+
+    ``check --database X`` (and ``migrate``) name them; a plain ``check`` reads ``default``
+    too, where AA's beat keeps its schedule, once it is reachable and migrated (a database
+    that isn't, a table that doesn't exist yet, gives nothing), and closes that connection.
+    """
+    if databases:
+        return [(alias, name) for alias in databases for name in _periodic_tasks(alias)]
+    from django.apps import apps
+    from django.conf import settings
+
+    if not apps.is_installed("django_celery_beat"):
+        return []
+    default = (getattr(settings, "DATABASES", None) or {}).get("default", {})
+    engine = str(default.get("ENGINE", ""))
+    if not engine or engine.endswith(".dummy"):
+        return []
+    name = str(default.get("NAME", ""))
+    if engine.endswith("sqlite3") and not name.startswith(("file:", ":memory:")) and not os.path.exists(name):
+        return []  # connecting would create an empty database file
+    try:
+        with closing_connection("default"):
+            return [("default", name) for name in _periodic_tasks("default")]
+    except Exception as exc:  # unreachable, or not set up: not this check's to report
+        from django.db import DatabaseError
+
+        if not isinstance(exc, DatabaseError):
+            report("system check: reading django-celery-beat's periodic tasks", exc)
+        return []
+
+
 def check_daily_stats_beat(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
     """System check ``otel_aa.W101``: AA's ``analytics_daily_stats`` is still scheduled.
 
     otel-aa sends the daily statistics itself; AA's beat task would send them to AA's tokens a
     second time. Looks at ``CELERYBEAT_SCHEDULE`` (AA's settings), ``CELERY_BEAT_SCHEDULE``, the
-    configured Celery app's ``beat_schedule`` and, when the check is given databases
-    (``manage.py check --database default``, ``migrate``), django-celery-beat's periodic tasks.
+    configured Celery app's ``beat_schedule`` and django-celery-beat's periodic tasks: in the
+    databases the check is given (``manage.py check --database default``, ``migrate``), else in
+    ``default`` once it is reachable and migrated.
     """
     from django.conf import settings
     from django.core.checks import Warning as CheckWarning
@@ -642,9 +780,8 @@ def check_daily_stats_beat(app_configs: Sequence[Any] | None = None, **kwargs: A
                     places.append(f"Celery beat_schedule[{name!r}]")
     except Exception as exc:  # a broken Celery config is not this check's to report
         report("system check: reading Celery's beat_schedule", exc)
-    for alias in kwargs.get("databases") or ():
-        for name in _periodic_tasks(alias):
-            places.append(f"django-celery-beat's periodic tasks ({name!r}, database {alias!r})")
+    for alias, name in _scheduled_in_database(kwargs.get("databases")):
+        places.append(f"django-celery-beat's periodic tasks ({name!r}, database {alias!r})")
     if not places:
         return []
     return [

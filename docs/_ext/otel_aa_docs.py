@@ -13,6 +13,10 @@ drift from the names the code reads.
 ``constants-list``
     Every public upper-case constant of a module with its docstring and its value (imported,
     so it is what runs), sets and tuples as lists of items. Used for the privacy allowlist.
+
+``ga-fields-table``
+    A module's ``GA_FIELDS`` data table: every field of a GA hit, where its value comes from,
+    and the code or closed set it belongs to (``otel_aa.ga_fields``).
 """
 
 from __future__ import annotations
@@ -283,10 +287,48 @@ class ConstantsList(_RstDirective):
         return result
 
 
+class GAFieldsTable(SettingsTable):
+    """``.. ga-fields-table:: module``: the module's ``GA_FIELDS`` (see :mod:`otel_aa.ga_fields`),
+    one row per field of a GA hit: its path, the events that carry it, where its value comes
+    from, and the code or closed set it belongs to."""
+
+    required_arguments = 1
+    optional_arguments = 0
+
+    def run(self) -> list[nodes.Node]:
+        module_name = self.arguments[0]
+        _, path = _module_source(module_name)
+        self.env.note_dependency(str(path))
+        fields = getattr(importlib.import_module(module_name), "GA_FIELDS", ())
+        if not fields:
+            raise self.error(f"no GA_FIELDS in {module_name}")
+        table = nodes.table(classes=["otel-aa-ga-fields"])
+        group = nodes.tgroup(cols=4)
+        table += group
+        for width in (25, 10, 35, 30):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        group += head
+        head += self._row([nodes.paragraph(text=title) for title in ("field", "events", "value from",
+                                                                     "belongs to")])
+        body = nodes.tbody()
+        group += body
+        for field in fields:
+            body += self._row([
+                nodes.paragraph("", "", nodes.literal(text=field.path)),
+                nodes.paragraph(text=field.events),
+                nodes.paragraph(text=field.source),
+                nodes.paragraph(text=field.belongs_to),
+            ])
+        return [table]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("settings-table", SettingsTable)
     app.add_directive("constants-list", ConstantsList)
+    app.add_directive("ga-fields-table", GAFieldsTable)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["Constant", "ConstantsList", "SettingsTable", "read_constants", "settings_of", "setup"]
+__all__ = ["Constant", "ConstantsList", "GAFieldsTable", "SettingsTable", "read_constants", "settings_of",
+           "setup"]

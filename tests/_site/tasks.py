@@ -43,3 +43,12 @@ def retry_once(self: Any, text: str) -> int:
 @shared_task
 def custom_event(label: str) -> None:
     otel_aa.analytics_event("myapp", "from_task", label=label, value=5)
+
+
+@shared_task
+def count_users() -> int:
+    # A task that uses the database, as Alliance Auth's do (otel-aa reads only a database the
+    # host itself uses in the process).
+    from django.contrib.auth.models import User
+
+    return User.objects.count()

@@ -145,3 +145,25 @@ def test_no_token_is_a_clear_error(site: Path, ga: GACollector) -> None:
     assert result.returncode != 0
     assert "No Google Analytics token is configured" in result.stderr
     assert not ga.requests
+
+
+def test_a_skipped_token_is_named_and_fails_the_command(site: Path, ga: GACollector) -> None:
+    tokens = [
+        *TOKENS[:1],
+        # A typo in a public id: shown as typed. A secret in the id field: masked.
+        {"name": "typo", "measurement_id": "G-ABC DEF", "api_secret": "typo-secret-3k9d0x"},
+        {"name": "nosecret", "measurement_id": "G-NOSECRET1"},
+        {"measurement_id": "G-LONGTYPO1234567890123", "api_secret": "long-secret-8d7s6a"},
+    ]
+    result = _validate(site, ga, tokens=tokens)
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "Skipped: OTEL_EXPORTER_GA_TOKENS: token 'typo'" in result.stdout
+    assert "Skipped: OTEL_EXPORTER_GA_TOKENS: token 'nosecret' has no api_secret" in result.stdout
+    assert "'G-LONGTYPO1234567890123'" in result.stdout  # the id is public: shown, typo and all
+    assert "3 token(s) skipped" in result.stderr
+    assert "All hits valid." not in out
+    # The good token was still validated, and no secret was printed.
+    assert {h.query["measurement_id"] for h in ga.debug_hits} == {"G-VALIDATE01"}
+    for token in tokens:
+        assert str(token.get("api_secret", "\0")) not in out

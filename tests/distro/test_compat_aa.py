@@ -28,11 +28,28 @@ AnalyticsTokens.objects.create(name="stats-on", type="GA-V4", token="G-AASTATS1"
 AnalyticsTokens.objects.create(name="stats-off", type="GA-V4", token="G-AAOFF002",
                                secret="aa-secret-123456", send_stats=False)
 AnalyticsTokens.objects.create(name="old", type="GA-U", token="UA-1-1", secret="x", send_stats=True)
+from otel_aa.models import InstallIdentity
+
 tokens = compat.aa_stats_tokens()
+# migrate's post_migrate handler made AA's row (no AA 5 migration does); nothing of otel-aa's own.
+settled = list(AnalyticsIdentifier.objects.values_list("identifier", flat=True))
+client_id = identity.client_id()
+# Without AA's row otel-aa neither makes one nor falls back to its own: "not known yet".
+AnalyticsIdentifier.objects.all().delete()
+identity._reset_cache()
+missing = identity.client_id()
+rows_after_missing = [AnalyticsIdentifier.objects.count(), InstallIdentity.objects.count()]
+call_command("migrate", verbosity=0)
+identity._reset_cache()
 result = {
+    "settled": [u.hex for u in settled],
+    "missing": missing,
+    "rows_after_missing": rows_after_missing,
+    "own_rows": InstallIdentity.objects.count(),
+    "resettled": identity.client_id() == AnalyticsIdentifier.objects.get().identifier.hex,
     "version": compat.aa_version(),
-    "client_id": identity.client_id(),
-    "aa_identifier": AnalyticsIdentifier.get_solo().identifier.hex,
+    "client_id": client_id,
+    "aa_identifier": settled[0].hex if settled else None,
     "tokens": [[t.measurement_id, t.page_views, t.celery_events, t.daily_stats] for t in tokens],
     "secret_in_repr": any("aa-secret-123456" in repr(t) for t in tokens),
 }
@@ -53,6 +70,9 @@ def test_compat_with_real_alliance_auth(tmp_path, redis_server):
     result = json.loads(line[len("RESULT "):])
     assert result["version"] and result["version"][0].isdigit()
     assert result["client_id"] == result["aa_identifier"]  # AA's identifier is the client_id
+    assert len(result["settled"]) == 1
+    assert result["missing"] is None and result["rows_after_missing"] == [0, 0]
+    assert result["own_rows"] == 0 and result["resettled"]
     # Only GA-V4 tokens with send_stats, for the daily stats only.
     assert result["tokens"] == [["G-AASTATS1", False, False, True]]
     assert not result["secret_in_repr"]

@@ -10,19 +10,18 @@ from celery.utils.serialization import UnpickleableExceptionWrapper
 from django.test import RequestFactory
 
 from otel_aa import hooks, lean
-from otel_aa.privacy import scrub_title
+from otel_aa.titles import html_title
 
 
-def test_scrub_title_strips_control_and_invisible_characters():
-    assert scrub_title("Fleet\x00\x01\x07\x1b[31m\x7f ops\r\n\tboard\x0b\x0c") == "Fleet[31m ops board"
-    assert scrub_title("\u202eevil\u202c \u200b\u2028\ufeff title") == "evil title"
-    assert scrub_title("caf\ud800") == "caf\ufffd"
+def _title(text: str) -> str | None:
+    return html_title(f"<html><head><title>{text}</title></head>".encode("utf-8", "surrogatepass"))
 
 
-def test_scrub_title_cleans_before_it_scrubs():
-    # A zero-width space must not hide an address or a user name from the patterns.
-    scrubbed = scrub_title("alice\u200b@example.org and Ali\u200bce", remove=["Alice"])
-    assert "alice" not in scrubbed.lower() and "example.org" not in scrubbed
+def test_html_titles_lose_control_and_invisible_characters():
+    # The opt-in HTML title mode; the default mode sends view names, which are code.
+    assert _title("Fleet\x00\x01\x07\x1b[31m\x7f ops\r\n\tboard\x0b\x0c") == "Fleet[31m ops board"
+    assert _title("\u202eevil\u202c \u200b\u2028\ufeff title") == "evil title"
+    assert _title("caf\ud800") == "caf\ufffd\ufffd\ufffd"
 
 
 class _TwoArgs(Exception):
@@ -37,7 +36,7 @@ def test_exception_class_name_unwraps_celerys_unpicklable_wrapper():
     wrapped = UnpickleableExceptionWrapper.from_exception(_TwoArgs("secret text", 1))
     assert hooks.exception_class_name(wrapped) == "_TwoArgs"
     assert hooks.exception_class_name(ValueError("secret text")) == "ValueError"
-    assert hooks.exception_class_name(None) == "Failure"
+    assert hooks.exception_class_name(None) == "Error"
 
 
 def test_collect_request_attributes_survives_a_path_beyond_latin_1():

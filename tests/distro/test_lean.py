@@ -127,7 +127,10 @@ def test_ga_only_collects_the_method_and_a_hand_added_processor_gets_everything(
                                                     "api_secret": "leansecret-1"}]),
                OTEL_EXPORTER_GA_ENDPOINT=ga.endpoint, OTEL_METRICS_EXPORTER=metrics,
                OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint, OTEL_METRIC_EXPORT_INTERVAL="600000",
-               OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST="X-Canary")
+               OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST="X-Canary",
+               # This database is never migrated, so no install identity is settled (and
+               # otel-aa sends nothing without one): the admin's own client_id stands in.
+               OTEL_EXPORTER_GA_CLIENT_ID="lean-test-client")
     # Its own cache keys: the GA metric reader takes the daily-stats lease, which other tests expect free.
     env["OTEL_AA_TEST_REDIS_PREFIX"] = f"{redis_server.prefix}lean-{metrics}:"
     result, done = _run(env, PROBE)
@@ -209,6 +212,10 @@ def test_django_decides_by_the_instrumentors_own_provider(monkeypatch, full_read
     monkeypatch.setattr(middleware, "_duration_histogram_old", meter.create_histogram("d"))
     monkeypatch.setattr(middleware, "_duration_histogram_new", None)
     monkeypatch.setattr(middleware, "_active_request_counter", meter.create_up_down_counter("a"))
+    # The mode an earlier instrument() left on the class is not what this test is about.
+    from opentelemetry.instrumentation._semconv import _StabilityMode
+
+    monkeypatch.setattr(middleware, "_sem_conv_opt_in_mode", _StabilityMode.DEFAULT, raising=False)
     environ = RequestFactory().get("/ignored/?q=canary", HTTP_USER_AGENT="canary-agent").META
 
     collected = otel_middleware.wsgi_collect_request_attributes(environ, middleware._sem_conv_opt_in_mode)

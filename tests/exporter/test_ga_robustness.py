@@ -87,7 +87,11 @@ def test_an_unencodable_event_costs_only_itself() -> None:
 @pytest.mark.parametrize(
     ("endpoint", "problem"),
     [
-        ("not a url", "not an http or https URL"),
+        ("not a url", "not a valid URL"),
+        ("nohost", "not an http or https URL"),
+        ("", "not a valid URL"),
+        (("https://region1.google-analytics.com/mp/collect",), "not a URL string"),
+        (b"https://region1.google-analytics.com/mp/collect", "not a URL string"),
         ("ftp://127.0.0.1/mp/collect", "not an http or https URL"),
         ("http://[::1/mp/collect", "not a valid URL"),
         ("http://127.0.0.1:99999/mp/collect", "not a valid URL"),

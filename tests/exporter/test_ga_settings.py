@@ -157,10 +157,26 @@ BAD_TOKENS = [
     ("bad regex", json.dumps([{"name": "badre", "measurement_id": "G-AAAA1111", "api_secret": SECRET,
                                "ignore_paths": ["(unclosed"]}]),
      "token 'badre' has an invalid ignore_paths regex '(unclosed'"),
-    ("flag not bool", json.dumps([{"name": "badflag", "measurement_id": "G-AAAA1111", "api_secret": SECRET,
-                                   "page_views": "maybe"}]),
-     "token 'badflag' has a page_views flag that is not true or false"),
 ]
+
+
+def test_bad_token_flag_turns_that_stream_off_and_keeps_the_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Fails closed (issue 10): an unreadable flag is off, not skipped with the whole token nor on.
+    monkeypatch.setenv(env.OTEL_EXPORTER_GA_TOKENS, json.dumps([{
+        "name": "badflag", "measurement_id": "G-AAAA1111", "api_secret": SECRET, "page_views": "maybe"}]))
+    caplog.set_level(logging.DEBUG)
+    exporter = GoogleAnalyticsSpanExporter()
+    try:
+        (token,) = exporter.tokens
+        assert (token.page_views, token.celery_events, token.daily_stats) == (False, True, True)
+        matching = [r for r in caplog.records
+                    if "token 'badflag' has a page_views flag that is not true or false" in r.getMessage()]
+        assert len(matching) == 1 and matching[0].levelno == logging.ERROR
+        assert all(SECRET not in r.getMessage() for r in caplog.records)
+    finally:
+        exporter.shutdown()
 
 
 @pytest.mark.parametrize(("raw", "expected"), [row[1:] for row in BAD_TOKENS],

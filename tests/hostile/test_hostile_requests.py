@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client, override_settings
 
 from hostile import views
@@ -21,21 +22,47 @@ pytestmark = [pytest.mark.timeout(120), pytest.mark.django_db]
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
 
 
+#: OTEL_AA_PAGE_TITLE_K in the ``html`` title mode: the page is fetched by this many visitors.
+K = 3
+
+
 def _params(ga: Any) -> list[dict[str, Any]]:
     return [e["params"] for e in page_views(ga)]
 
 
+@pytest.fixture(params=["view_name", "html"])
+def title_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both page-title modes: the default (view names) and the opt-in k-anonymous HTML title."""
+    from otel_aa import titles
+
+    monkeypatch.setenv("OTEL_AA_PAGE_TITLE", request.param)
+    monkeypatch.setenv("OTEL_AA_PAGE_TITLE_K", str(K))
+    titles._SEEN.clear()
+    return str(request.param)
+
+
+def _get_by_visitors(path: str, mode: str) -> Any:
+    """One visitor in the default mode; K distinct ones in ``html`` mode, so the title is due."""
+    for n in range(K if mode == "html" else 1):
+        response = Client(REMOTE_ADDR=f"192.0.2.{n + 1}").get(path)
+    return response
+
+
 @override_settings(ROOT_URLCONF="hostile.urls")
 @pytest.mark.parametrize("kind", sorted(views.TITLES))
-def test_hostile_titles(pipeline: Pipeline, ga: Any, kind: str) -> None:
-    response = Client().get(f"/title/{kind}/")
+def test_hostile_titles(pipeline: Pipeline, ga: Any, kind: str, title_mode: str) -> None:
+    response = _get_by_visitors(f"/title/{kind}/", title_mode)
     assert response.status_code == 200
     assert views.TITLES[kind][0] in response.content  # the page itself is untouched
     pipeline.flush()
     assert ga.invalid == []
-    (params,) = _params(ga)
+    params = _params(ga)[-1]
     assert params["page_location"].endswith(f"/title/{kind}/")
     title = params.get("page_title", "")
+    if title_mode == "view_name":
+        assert title == f"title-{kind}"
+    elif kind in {"controls", "invalid-utf8", "latin1", "unknown-charset", "entities", "bidi"}:
+        assert title != f"title-{kind}", "K visitors saw the same title: it is due"
     assert len(title) <= 100
     assert not (_CONTROL & set(title)), f"control characters reached GA: {title!r}"
     assert "\ufffd\ufffd\ufffd" not in title or kind == "invalid-utf8"
@@ -43,8 +70,8 @@ def test_hostile_titles(pipeline: Pipeline, ga: Any, kind: str) -> None:
 
 @override_settings(ROOT_URLCONF="hostile.urls")
 @pytest.mark.parametrize("kind", ["html", "headless", "binary"])
-def test_ten_megabyte_responses(pipeline: Pipeline, ga: Any, kind: str) -> None:
-    response = Client().get(f"/big/{kind}/")
+def test_ten_megabyte_responses(pipeline: Pipeline, ga: Any, kind: str, title_mode: str) -> None:
+    response = _get_by_visitors(f"/big/{kind}/", title_mode)
     assert response.status_code == 200
     assert len(response.content) >= 10 * views.MB - 3
     pipeline.flush()
@@ -52,8 +79,9 @@ def test_ten_megabyte_responses(pipeline: Pipeline, ga: Any, kind: str) -> None:
     if kind == "binary":
         assert _params(ga) == []
     else:
-        (params,) = _params(ga)
-        assert params.get("page_title", "Big page") == "Big page"
+        params = _params(ga)[-1]
+        html_title = "Big page" if kind == "html" and title_mode == "html" else f"big-{kind}"
+        assert params["page_title"] == html_title
 
 
 @override_settings(ROOT_URLCONF="hostile.urls")
@@ -73,7 +101,7 @@ def test_streaming_response_is_not_consumed_by_the_hook(pipeline: Pipeline, ga: 
     assert ga.invalid == []
     (params,) = _params(ga)
     assert params["page_location"].endswith("/stream/")
-    assert "page_title" not in params  # not read from a stream
+    assert params["page_title"] == "stream"  # the view name: the stream is not read
 
 
 # Paths 1 and 6 hold characters outside Latin-1: Django puts the decoded path in request.META, and
@@ -127,4 +155,5 @@ def test_hostile_accept_language(pipeline: Pipeline, ga: Any, header: str) -> No
     assert ga.invalid == []
     (params,) = _params(ga)
     language = params.get("language")
-    assert language is None or (language.isascii() and len(language) <= 20 and language == language.lower())
+    # Only a member of the site's LANGUAGES, or nothing.
+    assert language is None or language in {code for code, _ in settings.LANGUAGES}, language

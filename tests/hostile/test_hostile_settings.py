@@ -74,7 +74,10 @@ CASES = [
         OTEL_EXPORTER_GA_MEASUREMENT_ID="G-SHORT001",
     ),
     _case("short-form-secret-only", "OTEL_EXPORTER_GA_API_SECRET", True, OTEL_EXPORTER_GA_API_SECRET=SECRET),
-    _case("page-views-flag", "OTEL_EXPORTER_GA_PAGE_VIEWS", True, OTEL_EXPORTER_GA_PAGE_VIEWS="maybe"),
+    # Opt-outs fail closed: an unreadable flag turns its stream off (the page view isn't sent),
+    # an unreadable ANALYTICS_DISABLED disables GA.
+    _case("page-views-flag", "OTEL_EXPORTER_GA_PAGE_VIEWS", False, OTEL_EXPORTER_GA_PAGE_VIEWS="maybe"),
+    _case("page-views-flag-2", "OTEL_EXPORTER_GA_PAGE_VIEWS", False, OTEL_EXPORTER_GA_PAGE_VIEWS="2"),
     _case("celery-events-flag", "OTEL_EXPORTER_GA_CELERY_EVENTS", True, OTEL_EXPORTER_GA_CELERY_EVENTS="2"),
     _case(
         "daily-stats-flag", "OTEL_EXPORTER_GA_DAILY_STATS", True, OTEL_EXPORTER_GA_DAILY_STATS="yes please"
@@ -92,13 +95,18 @@ CASES = [
     ],
     _case("stats-interval", "OTEL_EXPORTER_GA_STATS_INTERVAL", True, OTEL_EXPORTER_GA_STATS_INTERVAL="daily"),
     _case("validate-flag", "OTEL_EXPORTER_GA_VALIDATE", True, OTEL_EXPORTER_GA_VALIDATE="sometimes"),
-    _case("analytics-disabled-flag", "ANALYTICS_DISABLED", True, ANALYTICS_DISABLED="perhaps"),
+    *[
+        _case(f"analytics-disabled-{v}", "ANALYTICS_DISABLED", False, ANALYTICS_DISABLED=v)
+        for v in ("perhaps", "y", "2", "disable")
+    ],
     *[
         _case(f"endpoint-{name}", "OTEL_EXPORTER_GA_ENDPOINT", False, OTEL_EXPORTER_GA_ENDPOINT=value)
         for name, value in (
             ("not-a-url", "not a url"),
             ("wrong-scheme", "ftp://127.0.0.1/mp/collect"),
             ("broken-host", "http://[::1/mp/collect"),
+            ("no-host", "https:///mp/collect"),
+            ("spaces", "https://127.0.0.1/mp/ collect"),
         )
     ],
     # Read only when there is another span exporter than GA: the console one (stdout) will do.
@@ -183,11 +191,17 @@ def test_malformed_setting(
 
     assert SECRET not in out, "a secret reached a log line"
     problems = [ln for ln in done.stderr.splitlines() if ln.strip() and not _QUIET.match(ln)]
-    naming = [ln for ln in problems if setting in ln]
+    # The start-up line (otel_aa.startup) says what is active or why GA is off; it is the status,
+    # not a second report of the problem, so it is counted apart.
+    status = [ln for ln in problems if "nothing is sent to Google Analytics from this process" in ln]
+    naming = [ln for ln in problems if setting in ln and ln not in status]
     assert len(naming) == 1, f"expected one message naming {setting}, got:\n" + "\n".join(problems)
+    assert len(status) <= 1, status
     # No traceback: a clear message, not a crash report.
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
 
     got = ga.events("page_view", GOOD["measurement_id"])
     if good_still_sent:
         assert len(got) == 1, "the rest of otel-aa did not keep running"
+    else:
+        assert got == [], "a setting that can't be read let a page view through"

@@ -119,8 +119,9 @@ def test_exotic_task_names(celery_pipeline: Pipeline, ga: GACollector, name: str
     [
         (StrRaises(), "StrRaises"),
         (SecretText("password=hunter2 user=alice@example.org"), "SecretText"),
-        (LongName("x"), "E" * 100),
-        (UnicodeName("x"), "Ошибка🚀"),
+        # Classes made at run time aren't code: their names are whatever the program made up.
+        (LongName("x"), "Error"),
+        (UnicodeName("x"), "Error"),
         (NeedsTwoArgs("x", 3), "NeedsTwoArgs"),
     ],
     ids=["str-raises", "secret-text", "long-class-name", "unicode-class-name", "unpicklable"],

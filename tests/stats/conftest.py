@@ -44,10 +44,10 @@ def make_install(tmp_path: Path, redis_server: Any, collector: GACollector) -> I
 @pytest.fixture
 def mariadb_database() -> Iterator[str]:
     """A fresh database on the machine's MariaDB (127.0.0.1:3306, root), dropped afterwards."""
-    MySQLdb = pytest.importorskip("MySQLdb")
+    pymysql = pytest.importorskip("pymysql")  # the test extra's driver (statsite/settings.py)
     try:
-        connection = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=5)
-    except MySQLdb.OperationalError:
+        connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=5)
+    except pymysql.OperationalError:
         pytest.skip("no MariaDB on 127.0.0.1:3306")
     name = f"otelaa_stats_{uuid.uuid4().hex[:10]}"
     cursor = connection.cursor()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -86,6 +88,15 @@ def test_send_sends_exactly_what_it_prints_and_renews_the_lease(
     finally:
         client.close()
     assert 0 < ttl <= 3600
+    # The command shows that send and the next one, an interval later, as troubleshooting.md says.
+    shown = _command(install)
+    assert shown.returncode == 0, shown.stderr
+    times = re.search(r"Last send: (\S+ \S+) UTC\. Next send: (\S+ \S+) UTC\.", shown.stdout)
+    assert times, shown.stdout
+    last, following = (datetime.strptime(t, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+                       for t in times.groups())
+    assert abs((datetime.now(timezone.utc) - last).total_seconds()) < 600
+    assert abs((following - last) - timedelta(seconds=3600)) <= timedelta(seconds=1)
     child = install.start("serve")
     child.expect("ready")
     child.send("go")
@@ -94,6 +105,20 @@ def test_send_sends_exactly_what_it_prints_and_renews_the_lease(
     child.expect("done")
     assert child.finish() == 0
     assert existence_count(collector, MAIN_ID) == 1
+
+
+def test_last_and_next_send_from_the_database_lease(make_install: Any, collector: GACollector) -> None:
+    # A per-process cache: the lease is the StatsLease row, which holds both times too.
+    install: Install = make_install(cache="locmem", interval=7200)
+    before = _command(install)
+    assert "Next send: due now" in before.stdout, before.stdout
+    assert _command(install, "--send").returncode == 0
+    after = _command(install)
+    times = re.search(r"Last send: (\S+ \S+) UTC\. Next send: (\S+ \S+) UTC\.", after.stdout)
+    assert times and "lease in the database" in after.stdout, after.stdout
+    last, following = (datetime.strptime(t, "%Y-%m-%d %H:%M:%S") for t in times.groups())
+    # Shown to the second: the row's expiry and the holder's time are read a moment apart.
+    assert abs((following - last) - timedelta(seconds=7200)) <= timedelta(seconds=1)
 
 
 def test_send_exits_non_zero_when_a_send_fails(make_install: Any, collector: GACollector) -> None:

@@ -154,10 +154,20 @@ def test_beat_check_finds_the_task_django_celery_beat_kept_in_the_database(make_
     pytest.importorskip("django_celery_beat")
     install: Install = make_install(STATS_TEST_CELERY_BEAT_DB="1")
     # The setting was cleaned up, but the scheduler's copy of the entry is still in the table.
+    # A plain `check` reads the default database (migrated here); `--database` names it.
     assert install.run("periodictask", "analytics_daily_stats").returncode == 0
-    without_db = install.run("django", "check")
-    assert "otel_aa.W101" not in without_db.stdout + without_db.stderr
-    with_db = install.run("django", "check", "--database", "default")
-    output = with_db.stdout + with_db.stderr
-    assert "otel_aa.W101" in output, output
-    assert "django-celery-beat's periodic tasks ('analytics_daily_stats'" in output
+    for args in ((), ("--database", "default")):
+        result = install.run("django", "check", *args)
+        output = result.stdout + result.stderr
+        assert "otel_aa.W101" in output, (args, output)
+        assert "django-celery-beat's periodic tasks ('analytics_daily_stats', database 'default')" in output
+
+
+def test_plain_check_before_migrate_reads_no_table(make_install: Any) -> None:
+    pytest.importorskip("django_celery_beat")
+    install: Install = make_install(migrate=False, STATS_TEST_CELERY_BEAT_DB="1")
+    # No table yet: the check says nothing of it and fails nothing (migrate runs checks first).
+    result = install.run("django", "check", STATS_TEST_CELERY_BEAT_DB="1")
+    assert result.returncode == 0, result.stderr
+    assert "otel_aa.W101" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ exit code is non-zero when a send fails.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -61,10 +62,13 @@ class _CaptureAdapter(requests.adapters.BaseAdapter):
 
 def _masked_url(url: str, secret: str) -> str:
     # Left unencoded on purpose: this is for reading, and the mask's "…" reads better raw.
+    # The endpoint's own credentials (user-info, a relay's ?key=) are masked too.
     parts = urlsplit(url)
-    query = "&".join(f"{k}={mask_secret(secret) if k == 'api_secret' else v}"
+    shown = {"api_secret": mask_secret(secret)}
+    query = "&".join(f"{k}={v if k == 'measurement_id' else shown.get(k, '***')}"
                      for k, v in parse_qsl(parts.query))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    netloc = "***@" + parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _query(request: requests.PreparedRequest) -> tuple[str | None, str | None]:
@@ -77,6 +81,18 @@ def _body(request: requests.PreparedRequest) -> Any:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
     return json.loads(raw or "null")
+
+
+def _when(moment: _dt.datetime | None) -> str:
+    return "unknown" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _schedule_text(schedule: stats.LeaseSchedule | None) -> str:
+    if schedule is None:
+        return "Last and next send: unknown (the lease could not be read; see the log)."
+    if schedule.due:
+        return "Last send: none within the interval. Next send: due now (the next export cycle)."
+    return f"Last send: {_when(schedule.last_send)}. Next send: {_when(schedule.next_due)}."
 
 
 class Command(BaseCommand):
@@ -93,10 +109,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The admin ran this command against the site's database: otel-aa's own reads (the
+        # install's identifier) may use it (otel_aa._db.host_uses).
+        from otel_aa._db import _note_host_use
+
+        _note_host_use()
         lease = stats.DjangoLease()
         self.stdout.write(
-            f"Daily statistics: lease in the {lease.backend}, interval {lease.interval:g} s, "
-            + ("a send is due now." if lease.due() else "sent within the interval.")
+            f"Daily statistics: lease in the {lease.backend}, interval {lease.interval:g} s. "
+            + _schedule_text(lease.schedule())
         )
         if compat.analytics_disabled():
             self.stdout.write("ANALYTICS_DISABLED is set: nothing is sent to Google Analytics.")
@@ -123,8 +144,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Sent {len(adapter.requests)} request(s)."))
 
     def _tokens(self) -> list[Token]:
-        # The exporter's own settings, plus Alliance Auth's tokens that have send_stats on.
-        return load_tokens() + list(compat.aa_stats_tokens())
+        # The exporter's own settings, plus the admin's tokens that take the daily stats (AA's
+        # send_stats), as the metric exporter's token source gives them.
+        from otel_aa.management.commands.otel_aa_validate import admin_tokens
+
+        return load_tokens() + [t for t in admin_tokens() if t.daily_stats]
 
     def _collect(self) -> MetricsData:
         reader = InMemoryMetricReader()

@@ -1,13 +1,16 @@
 """``manage.py otel_aa_validate``: ask GA's validation server about each configured token's hits.
 
-For every token (``OTEL_EXPORTER_GA_TOKENS`` or the short form, and inside Alliance Auth its GA4
-``AnalyticsTokens`` with ``send_stats``), three sample hits are built the way the exporters build
-them (a page view and a task event from sample spans through the exporter's mapping, the daily
-stats from this install's own counts) and posted to the validation server, ``/debug/mp/collect``
+For every token (``OTEL_EXPORTER_GA_TOKENS`` or the short form, and those kept in the admin:
+Alliance Auth's GA4 ``AnalyticsTokens`` with otel-aa's switches, or otel-aa's own), three
+sample hits are built the way the exporters build them (a page view and a task event from
+sample spans through the exporter's mapping, the daily stats from this install's own counts)
+and posted to the validation server, ``/debug/mp/collect``
 next to :envvar:`OTEL_EXPORTER_GA_ENDPOINT`. Its ``validationMessages`` are printed per token, the
 secret masked. Nothing sent there is recorded by GA. ``--payload`` validates a body of your own.
 
-The exit code is non-zero when GA returned a message or could not be asked.
+A token the settings hold but the exporter skips (malformed: named, with the reason, secret
+masked) is listed first. The exit code is non-zero when a token was skipped, GA returned a
+message or could not be asked.
 """
 
 from __future__ import annotations
@@ -20,13 +23,23 @@ from typing import Any
 
 import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from opentelemetry.exporter.google_analytics import debug_endpoint
+from opentelemetry.exporter.google_analytics import debug_endpoint, mask_url
 from opentelemetry.exporter.google_analytics import environment_variables as ga_env
+from opentelemetry.exporter.google_analytics._transport import endpoint_problem, parse_endpoint
 from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.limits import sanitize_event, sanitize_user_properties
 from opentelemetry.exporter.google_analytics.mapping import metrics_to_events, span_to_event
-from opentelemetry.exporter.google_analytics.settings import parse_positive_float, parse_str, resolve
-from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens, mask_secret
+from opentelemetry.exporter.google_analytics.settings import (
+    parse_positive_float,
+    resolve,
+    resolve_fail_closed,
+)
+from opentelemetry.exporter.google_analytics.tokens import (
+    Token,
+    TokenProblem,
+    load_tokens_report,
+    mask_secret,
+)
 
 #: The sample kinds, in the order they are sent, with the token flag that admits each.
 SAMPLES = {"page_view": "page_views", "celery_event": "celery_events", "daily_stats": "daily_stats"}
@@ -109,8 +122,13 @@ def payload(events: Iterable[GAEvent]) -> dict[str, Any]:
     from otel_aa import identity
     from otel_aa.configurator import user_properties
 
+    client_id = identity.client_id()
+    if client_id is None:
+        # The exporters send nothing without it either (otel_aa.identity): no sample to validate.
+        raise CommandError("The install has no identifier yet (or it can't be read): run "
+                           "`manage.py migrate`, which settles it; nothing is sent to GA until then.")
     return {
-        "client_id": identity.client_id(),
+        "client_id": client_id,
         "non_personalized_ads": True,
         "consent": {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
         "user_properties": sanitize_user_properties(user_properties()),
@@ -119,12 +137,28 @@ def payload(events: Iterable[GAEvent]) -> dict[str, Any]:
 
 
 def configured_tokens() -> list[Token]:
-    """The configured tokens, then Alliance Auth's stats tokens that aren't among them."""
-    from otel_aa import compat
+    """The configured tokens, then the admin's tokens that aren't among them."""
+    return _configured()[0]
 
-    tokens = load_tokens()
+
+def admin_tokens() -> list[Token]:
+    """The tokens kept in the admin, as the exporters read them (AA's, with otel-aa's switches,
+    or otel-aa's own); AA's stats tokens where that reader isn't there."""
+    try:
+        from otel_aa.admin_tokens import read_tokens
+    except ImportError:
+        from otel_aa import compat
+
+        return list(compat.aa_stats_tokens())
+    return list(read_tokens())
+
+
+def _configured() -> tuple[list[Token], list[TokenProblem]]:
+    report = load_tokens_report()
+    tokens = report.tokens
     known = {(t.measurement_id, t.api_secret) for t in tokens}
-    return tokens + [t for t in compat.aa_stats_tokens() if (t.measurement_id, t.api_secret) not in known]
+    extra = [t for t in admin_tokens() if (t.measurement_id, t.api_secret) not in known]
+    return tokens + extra, report.problems
 
 
 class Command(BaseCommand):
@@ -145,25 +179,41 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tokens = configured_tokens()
+        # The admin ran this command against the site's database: otel-aa's own reads (the
+        # install's identifier) may use it (otel_aa._db.host_uses).
+        from otel_aa._db import _note_host_use
+
+        _note_host_use()
+        tokens, skipped = _configured()
+        for problem in skipped:
+            self.stdout.write(self.style.ERROR(f"Skipped: {problem}"))
+        if not tokens and skipped:
+            raise CommandError(f"{len(skipped)} token setting(s) skipped (see above) and no usable token.")
         if not tokens:
             raise CommandError(
                 "No Google Analytics token is configured: set OTEL_EXPORTER_GA_TOKENS, or "
                 "OTEL_EXPORTER_GA_MEASUREMENT_ID and OTEL_EXPORTER_GA_API_SECRET."
             )
-        endpoint = resolve(
-            ga_env.OTEL_EXPORTER_GA_ENDPOINT, options.get("endpoint"), ga_env.DEFAULT_ENDPOINT, parse_str
+        # Fails closed as the exporter does: an unreadable endpoint is never replaced by Google's.
+        endpoint = resolve_fail_closed(
+            ga_env.OTEL_EXPORTER_GA_ENDPOINT, options.get("endpoint"), ga_env.DEFAULT_ENDPOINT,
+            parse_endpoint, None, "nothing is sent",
         )
+        if endpoint is None or endpoint_problem(endpoint) is not None:
+            raise CommandError(f"{ga_env.OTEL_EXPORTER_GA_ENDPOINT} (or --endpoint) is not a valid "
+                               "http(s) URL.")
         timeout = resolve(ga_env.OTEL_EXPORTER_GA_TIMEOUT, None, ga_env.DEFAULT_TIMEOUT, parse_positive_float)
         url = debug_endpoint(endpoint)
         bodies = self._bodies(options.get("payload"))
-        self.stdout.write(f"Validation server: {url}")
+        self.stdout.write(f"Validation server: {mask_url(url)}")
         problems = 0
         with requests.Session() as session:
             for token in tokens:
                 problems += self._validate_token(session, url, float(timeout), token, bodies)
-        if problems:
-            raise CommandError(f"{problems} problem(s) found; see the validation messages above.")
+        if problems or skipped:
+            found = [f"{len(skipped)} token(s) skipped"] if skipped else []
+            found += [f"{problems} problem(s) found"] if problems else []
+            raise CommandError(f"{'; '.join(found)}; see above.")
         self.stdout.write(self.style.SUCCESS("All hits valid."))
 
     def _bodies(self, path: str | None) -> list[tuple[str, dict[str, Any]]]:

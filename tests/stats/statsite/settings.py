@@ -46,7 +46,14 @@ if os.environ.get("STATS_TEST_CELERY_BEAT_DB") == "1":
     INSTALLED_APPS += ["django_celery_beat"]
 
 if os.environ.get("STATS_TEST_MYSQL_DB"):
-    # The machine's MariaDB, as many AA installs run; a database made for this test.
+    # The machine's MariaDB, as many AA installs run; a database made for this test. The driver
+    # is PyMySQL (pure Python: the test extra installs no mysqlclient, which builds from C source)
+    # standing in for MySQLdb; Django 5.2 refuses a MySQLdb older than 2.2.1, and PyMySQL's
+    # version_info is its own idea of the mysqlclient it imitates, so it is raised to that.
+    import pymysql
+
+    pymysql.version_info = max(tuple(pymysql.version_info), (2, 2, 1, "final", 0))
+    pymysql.install_as_MySQLdb()
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.mysql",

@@ -46,8 +46,10 @@ reported once (secret masked) and skipped; building an exporter never raises.
 
 Identity: every hit carries ``client_id`` (argument, a string or a zero-arg callable evaluated
 on the export thread; else ``OTEL_EXPORTER_GA_CLIENT_ID``; else a random UUIDv4 per process.
-The ``otel_aa`` distro passes the install's persistent id) and optional ``user_properties``.
-Ads personalisation is always denied.
+The ``otel_aa`` distro passes a callable: the admin's ``OTEL_EXPORTER_GA_CLIENT_ID``, else the
+install's persistent id). A callable that returns ``None`` or raises means "not known yet": that
+export's events are dropped and counted rather than sent under another id; the first value it
+gives is kept. Optional ``user_properties``. Ads personalisation is always denied.
 
 Delivery: events are checked against Google's published limits (:mod:`.limits`: what can be
 truncated is, what cannot is dropped and counted), batched up to 25 per request and under
@@ -64,8 +66,9 @@ records and validates hits and fails on demand.
 
 from __future__ import annotations
 
-# The validation server's URL for a collect URL: public for tools that post sample hits there.
-from opentelemetry.exporter.google_analytics._transport import debug_endpoint
+# The validation server's URL for a collect URL: public for tools that post sample hits there;
+# mask_url: an endpoint as it may be printed (user-info and query values masked).
+from opentelemetry.exporter.google_analytics._transport import debug_endpoint, mask_url
 from opentelemetry.exporter.google_analytics.events import GAEvent, Stream
 from opentelemetry.exporter.google_analytics.limits import DropCounter, validate_payload
 from opentelemetry.exporter.google_analytics.mapping import (
@@ -102,6 +105,7 @@ __all__ = [
     "debug_endpoint",
     "load_tokens",
     "mask_secret",
+    "mask_url",
     "metrics_to_events",
     "route_template",
     "span_to_event",

@@ -12,13 +12,18 @@ from typing import Any
 
 import requests
 from opentelemetry.exporter.google_analytics import environment_variables as env
+from opentelemetry.exporter.google_analytics._delivery import (
+    DeliveryObserver,
+    drop_counter,
+    guarded,
+    merge_tokens,
+)
 from opentelemetry.exporter.google_analytics._log import log_once, log_per_window
-from opentelemetry.exporter.google_analytics._transport import _Transport, endpoint_problem
+from opentelemetry.exporter.google_analytics._transport import _Transport, endpoint_problem, parse_endpoint
 from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.limits import (
     MAX_BODY_BYTES,
     MAX_EVENTS_PER_REQUEST,
-    DropCounter,
     sanitize_event,
     sanitize_user_properties,
 )
@@ -29,10 +34,12 @@ from opentelemetry.exporter.google_analytics.settings import (
     parse_positive_float,
     parse_str,
     resolve,
+    resolve_fail_closed,
 )
 from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens
 
-ClientId = str | Callable[[], str]
+#: A string, or a callable returning one (``None``: not known yet, see ``_Pipeline.client_id``).
+ClientId = str | Callable[[], str | None]
 UserProperties = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 _process_client_id = str(uuid.uuid4())
@@ -107,8 +114,10 @@ class _Pipeline:
         user_properties: UserProperties | None,
         session: requests.Session | None,
         token_source: TokenSource | None = None,
+        delivery_observer: DeliveryObserver | None = None,
     ) -> None:
-        self.drops = DropCounter()
+        self._observer = delivery_observer
+        self.drops = drop_counter(delivery_observer)
         self._token_args = (tokens, measurement_id, api_secret, page_views, celery_events,
                             daily_stats, ignore_paths)
         self._endpoint_arg, self._timeout_arg, self._validate_arg = endpoint, timeout, validate
@@ -136,10 +145,13 @@ class _Pipeline:
             if fingerprint == self._fingerprint:
                 return
             self._tokens = load_tokens(*self._token_args)
-            endpoint = resolve(env.OTEL_EXPORTER_GA_ENDPOINT, self._endpoint_arg, env.DEFAULT_ENDPOINT,
-                               parse_str)
-            problem = endpoint_problem(endpoint)
-            if problem is not None:
+            # An unreadable setting (a tuple from a trailing comma, bytes, "", not a URL) is
+            # reported by resolve_fail_closed and gives None: GA delivery off, never the default.
+            endpoint = resolve_fail_closed(env.OTEL_EXPORTER_GA_ENDPOINT, self._endpoint_arg,
+                                           env.DEFAULT_ENDPOINT, parse_endpoint, None,
+                                           "nothing is sent to GA until it is fixed")
+            problem = "unreadable" if endpoint is None else endpoint_problem(endpoint)
+            if endpoint is not None and problem is not None:  # a constructor argument
                 # No fallback to Google's default endpoint: the admin chose another one on
                 # purpose (EU collection, a proxy), so data must not go elsewhere. GA delivery
                 # alone is off; the value is not quoted (a URL may hold credentials).
@@ -151,10 +163,12 @@ class _Pipeline:
             validate = resolve(env.OTEL_EXPORTER_GA_VALIDATE, self._validate_arg, None, parse_bool)
             if validate is None:
                 validate = _django_debug()
-            self.transport.configure(endpoint, timeout, validate, usable=problem is None)
-            source = resolve(env.OTEL_EXPORTER_GA_CLIENT_ID, self._client_id_arg, None, parse_str)
-            if source != self._client_id_source:
-                self._client_id_source, self._client_id = source, None
+            self.transport.configure(endpoint or "", timeout, validate, usable=problem is None)
+            # A callable source may itself read these settings (the otel_aa distro's does): any
+            # change of them asks it again.
+            self._client_id_source = resolve(env.OTEL_EXPORTER_GA_CLIENT_ID, self._client_id_arg,
+                                             None, parse_str)
+            self._client_id = None
             self._fingerprint = fingerprint
 
     @property
@@ -170,16 +184,26 @@ class _Pipeline:
                            "Google Analytics exporter: the token source failed (%s); sending to "
                            "the configured tokens only", type(exc).__name__)
             return self._tokens
-        known = {(t.measurement_id, t.api_secret) for t in self._tokens}
-        return self._tokens + [t for t in extra if isinstance(t, Token)
-                               and (t.measurement_id, t.api_secret) not in known]
+        return merge_tokens(self._tokens, [t for t in extra if isinstance(t, Token)])
 
     def __repr__(self) -> str:
         return f"tokens={self.tokens!r}, transport={self.transport!r}"
 
+    def _observe(self, token: Token, body: bytes, sent: bool) -> None:
+        if self._observer is not None:
+            reason = None if sent else (self.transport.last_error or "not delivered")
+            guarded(self._observer.on_delivery)(token, body, "sent" if sent else "failed", reason)
+
     # --- identity, evaluated on the export thread and cached ------------------------------------
 
-    def client_id(self) -> str:
+    def client_id(self) -> str | None:
+        """The ``client_id`` to send under; ``None``: not known yet, nothing can be sent.
+
+        A ``client_id`` callable that returns ``None`` or raises means "not known yet" (the
+        install's identity can't be read now): the events of that export are not sent under a
+        made-up id, which GA would count as another client, but dropped and counted, and the
+        callable is asked again at the next export. The first value it gives is kept.
+        """
         if self._client_id is not None:
             return self._client_id
         source = self._client_id_source
@@ -189,14 +213,16 @@ class _Pipeline:
             value = source() if callable(source) else source
         except Exception as exc:
             log_per_window("client_id", logging.WARNING,
-                           "Google Analytics exporter: the client_id callable failed (%s); using "
-                           "this process's random id for now", type(exc).__name__)
-            return process_client_id()
+                           "Google Analytics exporter: the client_id callable failed (%s); events "
+                           "wait for it (dropped, counted) until it answers", type(exc).__name__)
+            return None
+        if value is None:
+            return None
         if not isinstance(value, str) or not value:
             log_per_window("client_id-type", logging.WARNING,
                            "Google Analytics exporter: the client_id is not a non-empty string; "
-                           "using this process's random id")
-            return process_client_id()
+                           "nothing is sent until it is one")
+            return None
         self._client_id = value
         return value
 
@@ -221,7 +247,9 @@ class _Pipeline:
     # --- payloads --------------------------------------------------------------------------------
 
     def disabled(self) -> bool:
-        return resolve(env.ANALYTICS_DISABLED, None, env.DEFAULT_ANALYTICS_DISABLED, parse_bool)
+        # Fails closed: an unreadable value ("y", "2", a list) means disabled.
+        return bool(resolve_fail_closed(env.ANALYTICS_DISABLED, None, env.DEFAULT_ANALYTICS_DISABLED,
+                                        parse_bool, True, "nothing is sent to GA until it is fixed"))
 
     def sanitize(self, events: Iterable[GAEvent | None]) -> list[GAEvent]:
         clean = []
@@ -288,6 +316,9 @@ class _Pipeline:
             # The endpoint setting is invalid (reported once when it was read): nothing can go.
             self.drops.add("endpoint setting invalid", len(events), log=False)
             return False
+        if self.client_id() is None:  # kept once known: _bodies() reads the cached value
+            self.drops.add("client_id not known yet", len(events), log=False)
+            return False
         fragments: dict[int, bytes | None] = {}
         deadline = self.transport.deadline()
         ok = True
@@ -303,9 +334,11 @@ class _Pipeline:
             for body, count in self._bodies(chosen):
                 if self.transport.shutdown_event.is_set():
                     sent = False
+                    self.transport.last_error = "exporter shut down before delivery"
                 else:
                     self.requests_sent += 1
                     sent = self.transport.send(token, body, deadline)
+                self._observe(token, body, sent)
                 if not sent:
                     # The transport logged why, once per window; here the loss is counted.
                     self.drops.add("events not delivered to GA", count, log=False)

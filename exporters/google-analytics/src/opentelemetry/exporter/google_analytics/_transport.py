@@ -1,5 +1,15 @@
 """HTTP delivery to the Measurement Protocol: one pooled session, timeouts, bounded retries.
 
+Isolation from the host: the exporter's own requests go to its own ``HTTPAdapter`` through the
+adapter class's ``send`` as this module found it at import, not through ``Session.send``. So a
+host test suite's HTTP mocks (``responses`` patches ``HTTPAdapter.send``, ``requests_mock``
+``Session.get_adapter`` and ``Session.send``) neither record nor refuse GA's requests, and the
+host's requests instrumentation (which wraps ``Session.send``) makes no span of them. Each send
+also runs with OpenTelemetry's suppress-instrumentation key set, as the SDK's batch processors
+do around their exporters, for instrumentations further down (urllib3). Calling the adapter
+directly skips what GA's requests never need (hooks, cookies, redirects, the environment).
+A session passed in by the caller is used as given (``Session.send``): that is their choice.
+
 The API secret travels in the query string, so it is kept out of everything this module logs
 or raises: messages are our own (status code, exception type, token name), never ``str(exc)``
 of a requests exception, and a filter masks ``api_secret=`` in urllib3's DEBUG lines.
@@ -19,18 +29,54 @@ from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
+import requests.adapters
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics.tokens import Token
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type
 
 _logger = logging.getLogger("opentelemetry.exporter.google_analytics")
 
+# Bound now, before any test patches the class (see the module's docstring).
+_HTTPAdapter = requests.adapters.HTTPAdapter
+_ADAPTER_SEND = requests.adapters.HTTPAdapter.send
+
 _SECRET_IN_TEXT = re.compile(r"(api_secret(?:=|%3D|'\s*:\s*'|\"\s*:\s*\"))[^&\s\"']*", re.IGNORECASE)
+# A query parameter of a URL in a log line: every value but the (public) measurement id is masked,
+# since a relay's endpoint may carry its own key (?key=..., ?token=...). No nested quantifiers:
+# each character is looked at a bounded number of times.
+_QUERY_VALUE = re.compile(r"([?&](?!measurement_id=)[^=&\s\"'#]{1,64}=)[^&\s\"'#]*", re.IGNORECASE)
+_USERINFO = re.compile(r"(//)[^/?#@\s\"']{1,256}@")
 
 
 def scrub(text: str) -> str:
-    """Mask every ``api_secret=...`` value in ``text``."""
-    return _SECRET_IN_TEXT.sub(r"\1***", text)
+    """Mask every ``api_secret=...`` value, URL query value and URL user-info in ``text``."""
+    text = _SECRET_IN_TEXT.sub(r"\1***", text)
+    if "=" in text:
+        text = _QUERY_VALUE.sub(r"\1***", text)
+    if "@" in text:
+        text = _USERINFO.sub(r"\1***@", text)
+    return text
+
+
+def mask_url(url: object) -> str:
+    """``url`` as it may be printed or logged: user-info and query values (bar ``measurement_id``)
+    masked, e.g. ``https://***@relay.example/mp/collect?key=***``; ``***`` if it is not a string."""
+    if not isinstance(url, str):
+        return "***"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "&".join(
+        part if part.partition("=")[0] == "measurement_id" or "=" not in part
+        else part.partition("=")[0] + "=***"
+        for part in parts.query.split("&")
+    ) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 class _SecretFilter(logging.Filter):
@@ -41,9 +87,11 @@ class _SecretFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record is urllib3's problem; let logging report it
             return True
-        if "api_secret" in message.lower():
-            record.msg = scrub(message)
-            record.args = ()
+        if "=" in message or "@" in message:
+            masked = scrub(message)
+            if masked != message:
+                record.msg = masked
+                record.args = ()
         if record.exc_info and record.exc_info[1] is not None:
             # Exception texts quote URLs too: keep a scrubbed rendering, drop the live exception.
             record.exc_text = scrub(_FORMATTER.formatException(record.exc_info))
@@ -109,8 +157,17 @@ def debug_endpoint(endpoint: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
-def endpoint_problem(endpoint: str) -> str | None:
-    """Why ``endpoint`` can't be a collect URL (a fixed, value-free text), or ``None``."""
+def endpoint_problem(endpoint: object) -> str | None:
+    """Why ``endpoint`` can't be a collect URL (a fixed, value-free text), or ``None``.
+
+    Not a ``str`` (a tuple from a trailing comma, bytes), empty, holding white space or control
+    characters, not http(s), or without a host: each one is a problem, never a reason to fall
+    back to Google's default host.
+    """
+    if not isinstance(endpoint, str):
+        return "not a URL string"
+    if not endpoint or not endpoint.isprintable() or any(c.isspace() for c in endpoint):
+        return "not a valid URL"
     try:
         parts = urlsplit(endpoint)
         host = parts.hostname
@@ -122,6 +179,15 @@ def endpoint_problem(endpoint: str) -> str | None:
     if not host:
         return "a URL without a host"
     return None
+
+
+def parse_endpoint(value: object) -> str:
+    """A collect URL setting, checked by :func:`endpoint_problem` (a settings parser)."""
+    problem = endpoint_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    assert isinstance(value, str)
+    return value
 
 
 class _Transport:
@@ -148,9 +214,13 @@ class _Transport:
         self.usable = True
         self.shutdown_event = threading.Event()
         self._own_session = session is None
+        #: The adapter the own session's requests go to directly; None with a caller's session.
+        self._adapter: requests.adapters.HTTPAdapter | None = None
         self._session = session if session is not None else self._new_session(self.endpoint)
         self.attempts = 0  # HTTP calls made, for tests and the benchmark
         self._last_failure: str | None = None  # why the last send gave up (no data in it)
+        #: Why the last failed send failed (a fixed, data-free text), for delivery observers.
+        self.last_error: str | None = None
         # One prepared request per token, copied per send: preparing URL and headers anew for
         # every batch was a third of the client's time.
         self._templates: dict[Token, requests.PreparedRequest] = {}
@@ -181,11 +251,15 @@ class _Transport:
             self._templates = {}
 
     def __repr__(self) -> str:
-        return f"_Transport(endpoint={self.endpoint!r}, timeout={self.timeout}, validate={self.validate})"
+        return (f"_Transport(endpoint={mask_url(self.endpoint)!r}, timeout={self.timeout}, "
+                f"validate={self.validate})")
 
-    @staticmethod
-    def _new_session(endpoint: str) -> requests.Session:
+    def _new_session(self, endpoint: str) -> requests.Session:
         session = requests.Session()
+        # Mounted for closing with the session; sends call it directly (see the module's docstring).
+        self._adapter = _HTTPAdapter()
+        session.mount("https://", self._adapter)
+        session.mount("http://", self._adapter)
         session.headers["Content-Type"] = "application/json"
         session.headers["User-Agent"] = "opentelemetry-exporter-google-analytics"
         # Proxy and CA-bundle environment variables are read once here, not on every request
@@ -235,7 +309,14 @@ class _Transport:
                 template = self._templates[token] = self._template(token)
             request = template.copy()
             request.prepare_body(body, None)
-            response = self._session.send(request, timeout=timeout, allow_redirects=False)
+            adapter = self._adapter
+            if adapter is not None:
+                verify = True if self._session.verify is None else self._session.verify
+                response = _ADAPTER_SEND(adapter, request, stream=False, timeout=timeout,
+                                         verify=verify, cert=None, proxies=self._session.proxies)
+                _ = response.content  # read to the end: the connection goes back to the pool
+            else:
+                response = self._session.send(request, timeout=timeout, allow_redirects=False)
         except requests.Timeout:
             raise _Retryable("timed out") from None
         except requests.ConnectionError:
@@ -280,6 +361,7 @@ class _Transport:
         self._fail(token, f"{what}, gave up after {attempts} attempt(s)")
 
     def _fail(self, token: Token, what: str) -> None:
+        self.last_error = what
         # One message per token per window, whatever the failure: a flapping GA must not flood logs.
         log_per_window(f"send:{id(self)}:{token.name}", logging.WARNING,
                        "Google Analytics exporter: sending to token %s failed: %s; these events "
@@ -308,6 +390,17 @@ class _Transport:
 
     def send(self, token: Token, body: bytes, deadline: float | None = None) -> bool:
         """POST ``body`` for ``token``; retry what is retryable. Return whether GA took it.
+
+        Instrumentation is suppressed meanwhile: the exporter's own requests make no spans.
+        """
+        suppressed = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            return self._send(token, body, deadline)
+        finally:
+            detach(suppressed)
+
+    def _send(self, token: Token, body: bytes, deadline: float | None = None) -> bool:
+        """:meth:`send`, without the suppression.
 
         Retries stop at ``deadline`` (a ``time.monotonic()``; default: one budget from now). A
         send whose deadline has passed, because earlier sends of the same export spent the

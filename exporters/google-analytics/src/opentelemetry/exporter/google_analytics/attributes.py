@@ -40,9 +40,9 @@ EXCEPTION_TYPE = "exception.type"
 
 # --- set by the otel_aa distro for GA ------------------------------------------------------------
 GA_PAGE_TITLE = "ga.page.title"
-"""Page title, read from the HTML and scrubbed by the distro."""
+"""Page title as the distro sets it (``otel_aa``: the route's view name, code, never page content)."""
 GA_PAGE_LANGUAGE = "ga.page.language"
-"""The browser's primary language (``Accept-Language`` first tag), e.g. ``en-us``."""
+"""The visitor's language as one of the site's languages (``otel_aa``: a ``LANGUAGES`` code), e.g. ``de``."""
 GA_PAGE_CONTENT_TYPE = "ga.page.content_type"
 """Response media type without parameters, e.g. ``text/html``."""
 GA_TASK_RESULT = "ga.task.result"

@@ -39,7 +39,9 @@ OTEL_EXPORTER_GA_PAGE_VIEWS = "OTEL_EXPORTER_GA_PAGE_VIEWS"
 """
 .. envvar:: OTEL_EXPORTER_GA_PAGE_VIEWS
 
-Default for a token's ``page_views`` flag: send ``page_view`` events. Default: ``true``.
+Default for a token's ``page_views`` flag: send ``page_view`` events. A value that can't be
+read (``"y"``, ``"2"``) turns the stream off, reported once; so does a token's own unreadable
+flag (the token keeps its other streams). Default: ``true``.
 """
 DEFAULT_PAGE_VIEWS = True
 
@@ -48,7 +50,8 @@ OTEL_EXPORTER_GA_CELERY_EVENTS = "OTEL_EXPORTER_GA_CELERY_EVENTS"
 .. envvar:: OTEL_EXPORTER_GA_CELERY_EVENTS
 
 Default for a token's ``celery_events`` flag: send a ``celery_event`` per Celery task run (and
-custom events of that stream). Default: ``true``.
+custom events of that stream). Unreadable: off, as for :envvar:`OTEL_EXPORTER_GA_PAGE_VIEWS`.
+Default: ``true``.
 """
 DEFAULT_CELERY_EVENTS = True
 
@@ -56,7 +59,8 @@ OTEL_EXPORTER_GA_DAILY_STATS = "OTEL_EXPORTER_GA_DAILY_STATS"
 """
 .. envvar:: OTEL_EXPORTER_GA_DAILY_STATS
 
-Default for a token's ``daily_stats`` flag: send the daily install statistics. Default: ``true``.
+Default for a token's ``daily_stats`` flag: send the daily install statistics. Unreadable: off.
+Default: ``true``.
 """
 DEFAULT_DAILY_STATS = True
 
@@ -75,8 +79,10 @@ OTEL_EXPORTER_GA_ENDPOINT = "OTEL_EXPORTER_GA_ENDPOINT"
 .. envvar:: OTEL_EXPORTER_GA_ENDPOINT
 
 The Measurement Protocol collect URL. For EU data collection use
-``https://region1.google-analytics.com/mp/collect``.
-Default: ``https://www.google-analytics.com/mp/collect``.
+``https://region1.google-analytics.com/mp/collect``. A value that isn't a valid http(s) URL
+string (a tuple, bytes, an empty string, white space) turns GA delivery off, reported once; it
+never falls back to the default. User-info and query values in it are masked wherever it is
+shown. Default: ``https://www.google-analytics.com/mp/collect``.
 """
 DEFAULT_ENDPOINT = "https://www.google-analytics.com/mp/collect"
 
@@ -110,14 +116,16 @@ OTEL_EXPORTER_GA_CLIENT_ID = "OTEL_EXPORTER_GA_CLIENT_ID"
 .. envvar:: OTEL_EXPORTER_GA_CLIENT_ID
 
 The GA ``client_id`` sent with every hit: the install's identifier. Default: a random UUIDv4 per
-process (the ``otel_aa`` distro passes the install's persistent identifier instead).
+process. A constructor argument outranks it; the ``otel_aa`` distro passes none that does: it
+sends this value when set, else the install's persistent identifier.
 """
 
 ANALYTICS_DISABLED = "ANALYTICS_DISABLED"
 """
 .. envvar:: ANALYTICS_DISABLED
 
-Alliance Auth's own switch: when true, nothing is sent to GA (read at every export).
+Alliance Auth's own switch: when true, nothing is sent to GA (read at every export). A value
+that can't be read (``"y"``, ``"2"``, ``"disable"``, a list) counts as true, reported once.
 Default: ``false``.
 """
 DEFAULT_ANALYTICS_DISABLED = False

@@ -13,13 +13,16 @@ from typing import Any
 
 from opentelemetry.exporter.google_analytics import attributes as attr
 from opentelemetry.exporter.google_analytics.events import STREAMS, GAEvent, ParamValue, Stream
+from opentelemetry.exporter.google_analytics.routes import route_template
 from opentelemetry.sdk.metrics.export import Gauge, MetricsData, NumberDataPoint, Sum
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 __all__ = [
     "PLACEHOLDER_ORIGIN",
+    "RESULT_PLACEHOLDER",
     "SESSION_WINDOW_SECONDS",
+    "TASK_PLACEHOLDER",
     "metrics_to_events",
     "route_template",
     "session_id",
@@ -33,6 +36,11 @@ PLACEHOLDER_ORIGIN = "https://site.invalid"
 SESSION_WINDOW_SECONDS = 1800
 #: Upper bound for ``engagement_time_msec``: one span is not an hour of reading.
 MAX_ENGAGEMENT_MSEC = 60_000
+
+#: Sent as ``result`` for an exception that isn't named by a class name.
+RESULT_PLACEHOLDER = "Error"
+#: Sent as ``namespace`` and ``task`` for a task name that isn't a dotted path of identifiers.
+TASK_PLACEHOLDER = "other"
 
 PAGE_VIEW = "page_view"
 CELERY_EVENT = "celery_event"
@@ -53,120 +61,6 @@ def session_id(timestamp_micros: int) -> str:
     without being derived from anything about a user.
     """
     return _window_start(timestamp_micros // 1_000_000 // SESSION_WINDOW_SECONDS)
-
-
-# --- route templates -----------------------------------------------------------------------------
-
-_QUANTIFIERS = "*+?"
-
-
-def _skip_quantifier(route: str, i: int) -> int:
-    if i < len(route) and route[i] in _QUANTIFIERS:
-        i += 1
-        if i < len(route) and route[i] == "?":  # lazy
-            i += 1
-    elif i < len(route) and route[i] == "{":
-        end = route.find("}", i)
-        if end != -1:
-            i = end + 1
-    return i
-
-
-def _group_end(route: str, i: int) -> int:
-    """Index just past the group opening at ``route[i] == '('``."""
-    depth = 0
-    in_class = False
-    while i < len(route):
-        char = route[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(route)
-
-
-def _class_end(route: str, i: int) -> int:
-    i += 1
-    if i < len(route) and route[i] == "^":
-        i += 1
-    if i < len(route) and route[i] == "]":
-        i += 1
-    while i < len(route) and route[i] != "]":
-        i += 2 if route[i] == "\\" else 1
-    return i + 1
-
-
-def _regex_template(route: str) -> str:
-    out: list[str] = []
-    i = 0
-    n = len(route)
-    while i < n:
-        char = route[i]
-        if char == "(":
-            end = _group_end(route, i)
-            body = route[i + 1 : end - 1]
-            if body.startswith(("?=", "?!", "?<=", "?<!")):
-                pass  # lookarounds match no text
-            elif body.startswith("?P<") and ">" in body:
-                out.append(f"<{body[3:body.index('>')]}>")
-            else:
-                out.append("<var>")
-            i = _skip_quantifier(route, end)
-        elif char == "[":
-            out.append("<var>")
-            i = _skip_quantifier(route, _class_end(route, i))
-        elif char == "\\" and i + 1 < n:
-            nxt = route[i + 1]
-            if nxt in "dDwWsS":
-                out.append("<var>")
-                i = _skip_quantifier(route, i + 2)
-            elif nxt in "AZbB":
-                i += 2
-            else:
-                out.append(nxt)
-                i = _skip_quantifier(route, i + 2)
-        elif char == ".":
-            out.append("<var>")
-            i = _skip_quantifier(route, i + 1)
-        elif char in "^$":
-            i += 1
-        elif char in _QUANTIFIERS or char == "{":
-            i = _skip_quantifier(route, i)
-        else:
-            out.append(char)
-            i += 1
-    text = "".join(out)
-    while "<var><var>" in text:
-        text = text.replace("<var><var>", "<var>")
-    return text
-
-
-def _is_regex(route: str) -> bool:
-    return route.startswith("^") or route.endswith("$") or "(?" in route or "\\" in route \
-        or route.endswith("\\Z")
-
-
-@lru_cache(maxsize=1024)
-def route_template(route: str) -> str:
-    """Return the page path GA sees for a Django route: a template, never real path values.
-
-    ``path()`` routes are kept as they are (``character/<int:character_id>/`` →
-    ``/character/<int:character_id>/``); ``re_path()`` regexes become templates
-    (``^character/(?P<character_id>[0-9]+)/$`` → ``/character/<character_id>/``, unnamed groups
-    and character classes → ``<var>``); the root route ``""`` is ``/``.
-    """
-    text = _regex_template(route) if _is_regex(route) else route
-    return text if text.startswith("/") else "/" + text
 
 
 # --- spans ---------------------------------------------------------------------------------------
@@ -228,6 +122,8 @@ def _page_view(span: ReadableSpan, attrs: Mapping[str, Any], method: Any) -> GAE
     template = route_template(route)
     timestamp = _timestamp_micros(span)
     params: dict[str, ParamValue] = {"page_location": PLACEHOLDER_ORIGIN + template}
+    # Whatever the instrumenting side put there; the otel_aa distro puts the route's view name
+    # (e.g. "authentication:dashboard"): one row per page in GA, in every language.
     title = attrs.get(attr.GA_PAGE_TITLE)
     if isinstance(title, str) and title:
         params["page_title"] = title
@@ -256,8 +152,24 @@ def _exception_class(span: ReadableSpan) -> str:
             exc_type = event.attributes.get(attr.EXCEPTION_TYPE)
             if isinstance(exc_type, str) and exc_type:
                 # The class-name part only; the message is never read.
-                return exc_type.rsplit(".", 1)[-1]
-    return "Error"
+                return _code_or(exc_type.rsplit(".", 1)[-1], RESULT_PLACEHOLDER)
+    return RESULT_PLACEHOLDER
+
+
+def _is_code_name(name: object) -> bool:
+    # A dotted path of ASCII identifiers: what a class or a function in a module is named.
+    return isinstance(name, str) and 0 < len(name) <= 200 and name.isascii() and \
+        all(part.isidentifier() for part in name.split("."))
+
+
+def _code_or(name: object, placeholder: str) -> str:
+    return name if isinstance(name, str) and _is_code_name(name) else placeholder
+
+
+def _int64_or_one(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return int(value)
+    return 1
 
 
 def _celery_event(span: ReadableSpan, attrs: Mapping[str, Any]) -> GAEvent | None:
@@ -273,13 +185,15 @@ def _celery_event(span: ReadableSpan, attrs: Mapping[str, Any]) -> GAEvent | Non
         task_name = span.name[len("run/"):] if span.name.startswith("run/") else ""
     if not task_name:
         return None
-    namespace, task = split_task_name(task_name)
+    # Code or a placeholder, whoever set the attributes: a task name that isn't a dotted path
+    # of identifiers, a result that isn't a class name, an int beyond int64.
+    namespace, task = split_task_name(task_name) if _is_code_name(task_name) else \
+        (TASK_PLACEHOLDER, TASK_PLACEHOLDER)
     if not isinstance(result, str) or not result:
         failed = span.status is not None and span.status.status_code is StatusCode.ERROR
         result = _exception_class(span) if failed else "Success"
-    value = attrs.get(attr.GA_TASK_VALUE)
-    if not isinstance(value, int) or isinstance(value, bool):
-        value = 1
+    result = _code_or(result, RESULT_PLACEHOLDER)
+    value = _int64_or_one(attrs.get(attr.GA_TASK_VALUE))
     timestamp = _timestamp_micros(span)
     params: dict[str, ParamValue] = {
         "namespace": namespace,

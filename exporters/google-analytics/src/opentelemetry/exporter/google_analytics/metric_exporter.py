@@ -16,6 +16,7 @@ from opentelemetry.exporter.google_analytics import environment_variables as env
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics._pipeline import (
     ClientId,
+    DeliveryObserver,
     TokenSource,
     UserProperties,
     _Pipeline,
@@ -120,6 +121,7 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
         user_properties: UserProperties | None = None,
         session: requests.Session | None = None,
         token_source: TokenSource | None = None,
+        delivery_observer: DeliveryObserver | None = None,
         stats_interval: float | None = None,
         lease: SendLease | None = None,
     ) -> None:
@@ -133,7 +135,7 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
             page_views=page_views, celery_events=celery_events, daily_stats=daily_stats,
             ignore_paths=ignore_paths, endpoint=endpoint, timeout=timeout, validate=validate,
             client_id=client_id, user_properties=user_properties, session=session,
-            token_source=token_source,
+            token_source=token_source, delivery_observer=delivery_observer,
         ))
         try:
             self.stats_interval = resolve(env.OTEL_EXPORTER_GA_STATS_INTERVAL, stats_interval,

@@ -23,6 +23,7 @@ __all__ = [
     "parse_positive_float",
     "parse_str",
     "resolve",
+    "resolve_fail_closed",
 ]
 
 _T = TypeVar("_T")
@@ -52,8 +53,13 @@ def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return bool(value)
-    text = str(value).strip().lower()
+        # Only 0 and 1: "2" or 2 is a typo, not a choice, and a switch must not guess its side.
+        if value in (0, 1):
+            return bool(value)
+        raise ValueError("not a boolean")
+    if not isinstance(value, str):
+        raise ValueError("not a boolean")
+    text = value.strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -113,7 +119,38 @@ def resolve(
     return default
 
 
-def _parse(name: str, source: str, raw: Any, parse: Callable[[Any], Any] | None) -> Any:
+def resolve_fail_closed(
+    name: str,
+    argument: _T | None,
+    default: _T,
+    parse: Callable[[Any], _T],
+    closed: Any,
+    closed_means: str,
+) -> Any:
+    """Like :func:`resolve`, for a switch or destination that must fail closed.
+
+    The first source that holds a value decides, readable or not: an unreadable one is reported
+    once (the setting's name, why, and ``closed_means``; never the value) and ``closed`` is
+    returned, the side that sends less (``True`` for a kill switch, ``False`` for a stream flag,
+    ``None`` for a destination). Falling through to the next source or the default would turn a
+    typo in an opt-out into an opt-in.
+    """
+    if argument is not None:
+        return argument
+    raw = os.environ.get(name)
+    if raw is not None and raw.strip() != "":
+        source, value = "environment variable", raw
+    else:
+        setting = django_setting(name)
+        if setting is _MISSING or setting is None:
+            return default
+        source, value = "Django setting", setting
+    parsed = _parse(name, source, value, parse, closed_means)
+    return closed if parsed is _MISSING else parsed
+
+
+def _parse(name: str, source: str, raw: Any, parse: Callable[[Any], Any] | None,
+           consequence: str = "it is ignored") -> Any:
     if parse is None:
         return raw
     try:
@@ -123,16 +160,21 @@ def _parse(name: str, source: str, raw: Any, parse: Callable[[Any], Any] | None)
         log_once(
             f"setting:{name}:{source}",
             logging.ERROR,
-            "Google Analytics exporter: the %s %s is invalid (%s); it is ignored",
+            "Google Analytics exporter: the %s %s is invalid (%s); %s",
             source,
             name,
             _reason(exc),
+            consequence,
         )
         return _MISSING
 
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    return text if text in {"not a boolean", "not a number", "not a positive number",
-                            "not a non-empty string", "not a list of regular expressions"} \
-        else type(exc).__name__
+    return text if text in _REASONS else type(exc).__name__
+
+
+#: Reasons a parser may give that quote no value, so they can be logged.
+_REASONS = frozenset({"not a boolean", "not a number", "not a positive number", "not a non-empty string",
+                      "not a list of regular expressions", "not a URL string", "not a valid URL",
+                      "not an http or https URL", "a URL without a host", "not one of the choices"})

@@ -10,6 +10,7 @@ import requests
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics._pipeline import (
     ClientId,
+    DeliveryObserver,
     TokenSource,
     UserProperties,
     _Pipeline,
@@ -53,13 +54,14 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
         user_properties: UserProperties | None = None,
         session: requests.Session | None = None,
         token_source: TokenSource | None = None,
+        delivery_observer: DeliveryObserver | None = None,
     ) -> None:
         self._pipeline: _Pipeline | None = build_pipeline(dict(
             tokens=tokens, measurement_id=measurement_id, api_secret=api_secret,
             page_views=page_views, celery_events=celery_events, daily_stats=daily_stats,
             ignore_paths=ignore_paths, endpoint=endpoint, timeout=timeout, validate=validate,
             client_id=client_id, user_properties=user_properties, session=session,
-            token_source=token_source,
+            token_source=token_source, delivery_observer=delivery_observer,
         ))
         self._shutdown = False
 

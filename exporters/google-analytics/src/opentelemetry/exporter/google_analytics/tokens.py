@@ -22,14 +22,17 @@ from opentelemetry.exporter.google_analytics.settings import (
     parse_path_list,
     parse_str,
     resolve,
+    resolve_fail_closed,
 )
 
-__all__ = ["Token", "load_tokens", "mask_secret"]
+__all__ = ["Token", "TokenProblem", "TokensReport", "load_tokens", "load_tokens_report", "mask_secret"]
 
 # GA4 web stream measurement ids look like ``G-XXXXXXXXXX``.
 _MEASUREMENT_ID = re.compile(r"^G-[A-Z0-9]{4,20}$", re.IGNORECASE)
-# Short enough that no Measurement Protocol API secret (22 characters) has this shape.
-_ID_SHAPED = re.compile(r"^[A-Z]{1,3}-[A-Z0-9]{1,12}$", re.IGNORECASE)
+# A measurement id is public: one with a typo (``G-`` then a wrong length or character) or another
+# product's short id is shown as it is. Short enough that no Measurement Protocol API secret
+# (22 characters) has the second shape; the first would need a secret starting ``G-``.
+_ID_SHAPED = re.compile(r"^(?:G-[A-Z0-9_.-]{1,30}|[A-Z]{1,3}-[A-Z0-9]{1,12})$", re.IGNORECASE)
 _KNOWN_KEYS = frozenset(
     {"name", "measurement_id", "api_secret", "page_views", "celery_events", "daily_stats",
      "ignore_paths"}
@@ -79,7 +82,32 @@ class _TokenError(Exception):
     """A token is malformed; the text is safe to log (no secret in it)."""
 
 
-def _report(setting: str, token_name: str, problem: str) -> None:
+@dataclass(frozen=True)
+class TokenProblem:
+    """A token that was skipped: the setting, the token's label (name, id or ``#n``), why.
+
+    No field holds a secret: ``text`` masks it as the log message does.
+    """
+
+    setting: str
+    token: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.setting}: token {self.token} {self.text}"
+
+
+@dataclass(frozen=True)
+class TokensReport:
+    """What :func:`load_tokens_report` found: the usable tokens and the skipped ones."""
+
+    tokens: list[Token]
+    problems: list[TokenProblem]
+
+
+def _report(setting: str, token_name: str, problem: str, sink: list[TokenProblem] | None = None) -> None:
+    if sink is not None:
+        sink.append(TokenProblem(setting, token_name, problem))
     log_once(
         f"token:{setting}:{token_name}:{problem}",
         logging.ERROR,
@@ -130,8 +158,8 @@ def _build(
                 "has its measurement_id and api_secret swapped (the api_secret is a G-... "
                 f"measurement id; the measurement_id is {mask_secret(measurement_id)})"
             )
-        # Quoted only when it is short and id-shaped (a typo, another product's id); anything
-        # else is masked: what sits in the wrong field may well be a secret.
+        # Quoted when id-shaped (a typo, another product's id); anything else is masked: what
+        # sits in the wrong field may well be a secret.
         shown = repr(measurement_id) if _ID_SHAPED.match(measurement_id) else mask_secret(measurement_id)
         raise _TokenError(f"has measurement_id {shown}, which is not a GA4 measurement id (G-...)")
     if not isinstance(secret, str) or not secret.strip():
@@ -142,7 +170,12 @@ def _build(
             try:
                 flags[flag] = parse_bool(raw[flag])
             except ValueError:
-                raise _TokenError(f"has a {flag} flag that is not true or false") from None
+                # Fails closed: the token keeps its other streams, this one is off.
+                flags[flag] = False
+                log_once(f"token-flag:{label}:{flag}", logging.ERROR,
+                         "Google Analytics exporter: %s: token %s has a %s flag that is not true or "
+                         "false; that stream is off for this token until it is fixed",
+                         env.OTEL_EXPORTER_GA_TOKENS, label, flag)
     paths = raw.get("ignore_paths") or ()
     if isinstance(paths, str) or not isinstance(paths, Sequence) or \
             not all(isinstance(p, str) for p in paths):
@@ -177,8 +210,8 @@ def _label(raw: Any, index: int) -> str:
         if isinstance(name, str) and name.strip():
             return repr(name.strip())
         mid = raw.get("measurement_id")
-        # Only a well-formed id names a token in messages: anything else may be a secret.
-        if isinstance(mid, str) and _MEASUREMENT_ID.match(mid.strip()):
+        # Only an id-shaped value names a token in messages: anything else may be a secret.
+        if isinstance(mid, str) and _ID_SHAPED.match(mid.strip()):
             return repr(mid.strip())
     return f"#{index + 1}"
 
@@ -214,13 +247,33 @@ def load_tokens(
     (``measurement_id`` + ``api_secret``) add up. Flags default to ``OTEL_EXPORTER_GA_PAGE_VIEWS``
     and friends; ``ignore_paths`` (else ``OTEL_EXPORTER_GA_IGNORE_PATHS``) applies to every token.
     """
+    return load_tokens_report(tokens, measurement_id, api_secret, page_views, celery_events,
+                              daily_stats, ignore_paths).tokens
+
+
+def load_tokens_report(
+    tokens: Sequence[Token | Mapping[str, Any]] | str | None = None,
+    measurement_id: str | None = None,
+    api_secret: str | None = None,
+    page_views: bool | None = None,
+    celery_events: bool | None = None,
+    daily_stats: bool | None = None,
+    ignore_paths: Sequence[str] | str | None = None,
+) -> TokensReport:
+    """:func:`load_tokens`, with every skipped token as data (for commands and checks to show).
+
+    Each problem is also logged, once per process, as :func:`load_tokens` does.
+    """
+    problems: list[TokenProblem] = []
+    # Fail closed: an unreadable default flag turns its stream off, never on.
+    off = "that stream is off until it is fixed"
     defaults = {
-        "page_views": resolve(env.OTEL_EXPORTER_GA_PAGE_VIEWS, page_views, env.DEFAULT_PAGE_VIEWS,
-                              parse_bool),
-        "celery_events": resolve(env.OTEL_EXPORTER_GA_CELERY_EVENTS, celery_events,
-                                 env.DEFAULT_CELERY_EVENTS, parse_bool),
-        "daily_stats": resolve(env.OTEL_EXPORTER_GA_DAILY_STATS, daily_stats,
-                               env.DEFAULT_DAILY_STATS, parse_bool),
+        "page_views": bool(resolve_fail_closed(env.OTEL_EXPORTER_GA_PAGE_VIEWS, page_views,
+                                               env.DEFAULT_PAGE_VIEWS, parse_bool, False, off)),
+        "celery_events": bool(resolve_fail_closed(env.OTEL_EXPORTER_GA_CELERY_EVENTS, celery_events,
+                                                  env.DEFAULT_CELERY_EVENTS, parse_bool, False, off)),
+        "daily_stats": bool(resolve_fail_closed(env.OTEL_EXPORTER_GA_DAILY_STATS, daily_stats,
+                                                env.DEFAULT_DAILY_STATS, parse_bool, False, off)),
     }
     paths_setting = env.OTEL_EXPORTER_GA_IGNORE_PATHS
     try:
@@ -228,13 +281,13 @@ def load_tokens(
                              else None, env.DEFAULT_IGNORE_PATHS, parse_path_list)
         shared = _compile(shared_raw, paths_setting)
     except ValueError:
-        _report(paths_setting, "(all)", "is not a list of regular expressions")
-        return []
+        _report(paths_setting, "(all)", "is not a list of regular expressions", problems)
+        return TokensReport([], problems)
     except _TokenError as exc:
         # A bad shared rule would let pages through that the admin meant to exclude: no page
         # views at all is the safe side, so every token is skipped.
-        _report(paths_setting, "(all)", str(exc))
-        return []
+        _report(paths_setting, "(all)", str(exc), problems)
+        return TokensReport([], problems)
 
     result: list[Token] = []
     setting = env.OTEL_EXPORTER_GA_TOKENS
@@ -242,27 +295,27 @@ def load_tokens(
         raw_tokens = resolve(setting, tokens, None)
         listed = _parse_token_list(raw_tokens) if raw_tokens is not None else []
     except _TokenError as exc:
-        _report(setting, "list", str(exc))
+        _report(setting, "list", str(exc), problems)
         listed = []
     for index, raw in enumerate(listed):
         label = _label(raw, index)
         try:
             result.append(_build(raw, label, defaults, shared))
         except _TokenError as exc:
-            _report(setting, label, str(exc))
+            _report(setting, label, str(exc), problems)
 
     short_id = resolve(env.OTEL_EXPORTER_GA_MEASUREMENT_ID, measurement_id, None, parse_str)
     short_secret = resolve(env.OTEL_EXPORTER_GA_API_SECRET, api_secret, None, parse_str)
     if short_id is not None or short_secret is not None:
         short_setting = f"{env.OTEL_EXPORTER_GA_MEASUREMENT_ID}/{env.OTEL_EXPORTER_GA_API_SECRET}"
         raw_short = {"measurement_id": short_id, "api_secret": short_secret}
-        label = repr(short_id) if short_id and _MEASUREMENT_ID.match(short_id) else "(short form)"
+        label = repr(short_id) if short_id and _ID_SHAPED.match(short_id) else "(short form)"
         try:
             token = _build(raw_short, label, defaults, shared)
         except _TokenError as exc:
-            _report(short_setting, label, str(exc))
+            _report(short_setting, label, str(exc), problems)
         else:
             if not any(t.measurement_id == token.measurement_id and t.api_secret == token.api_secret
                        for t in result):
                 result.append(token)
-    return result
+    return TokensReport(result, problems)
