@@ -47,7 +47,6 @@ class Pipeline:
 def _instrumented(ga: GACollector, semconv: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     from opentelemetry.instrumentation import _semconv
     from opentelemetry.instrumentation.django import DjangoInstrumentor
-
     from opentelemetry.instrumentation.django.middleware import otel_middleware
 
     stability = _semconv._OpenTelemetrySemanticConventionStability
