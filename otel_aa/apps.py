@@ -51,10 +51,10 @@ def _settle_identity_after_migrate(config: AppConfig) -> None:
 @guarded("registering otel-aa's system checks")
 def _register_checks() -> None:
     importlib.import_module("otel_aa.checks")
-    # The daily-stats module registers its own check (AA's beat entry still scheduled) on import,
-    # or through register_checks().
-    stats = _optional("otel_aa.stats")
-    register = getattr(stats, "register_checks", None)
+    # The daily-stats beat check (AA's beat entry still scheduled) registers through
+    # register_checks().
+    beat_check = _optional("otel_aa.beat_check")
+    register = getattr(beat_check, "register_checks", None)
     if register is not None:
         register()
 

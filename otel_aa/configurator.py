@@ -14,7 +14,6 @@ On top of the SDK's own configurator (``OTEL_TRACES_EXPORTER``, ``OTEL_TRACES_SA
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -24,18 +23,19 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER
-from opentelemetry.exporter.google_analytics import settings as ga_settings
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_BSP_MAX_EXPORT_BATCH_SIZE
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 
-from otel_aa import compat, identity
-from otel_aa import environment_variables as env
+from otel_aa import compat, identity, stats_reader
 from otel_aa._guard import guarded
+from otel_aa.instrumenting import instrument
+from otel_aa.otlp_allowlist import otlp_allowlist_on, reduce_metrics
 from otel_aa.privacy import AllowlistSpanProcessor
 from otel_aa.sampling import AnalyticsSampler
+from otel_aa.stats_reader import ga_metric_reader
 
 __all__ = [
     "DEFAULT_ENVIRONMENT",
@@ -44,7 +44,6 @@ __all__ = [
     "ensure_configured",
     "export_span_processor",
     "ga_metric_reader",
-    "instrumentation_kwargs",
     "is_configured",
     "set_default_environment",
     "shutdown",
@@ -86,13 +85,6 @@ def _ga_exporter_classes() -> tuple[type | None, type | None, type | None]:
     return GoogleAnalyticsSpanExporter, GoogleAnalyticsMetricExporter, GoogleAnalyticsMetricReader
 
 
-def _otlp_allowlist() -> bool:
-    # Fails closed: an unreadable value puts the allowlist on.
-    return bool(ga_settings.resolve_fail_closed(env.OTEL_AA_OTLP_ALLOWLIST, None, env.DEFAULT_OTLP_ALLOWLIST,
-                                                ga_settings.parse_bool, True,
-                                                "the allowlist is on until it is fixed"))
-
-
 def export_span_processor(span_exporter: SpanExporter, **kwargs: Any) -> SpanProcessor:
     """The SDK's per-exporter hook: which processor each span exporter sits behind.
 
@@ -107,7 +99,7 @@ def export_span_processor(span_exporter: SpanExporter, **kwargs: Any) -> SpanPro
 
             kwargs["max_export_batch_size"] = RECOMMENDED_EXPORT_BATCH_SIZE
         return AllowlistSpanProcessor.batching(span_exporter, **kwargs)
-    if _otlp_allowlist():
+    if otlp_allowlist_on():
         return AllowlistSpanProcessor.batching(span_exporter, analytics_only=False, **kwargs)
     return BatchSpanProcessor(span_exporter, **kwargs)
 
@@ -170,33 +162,7 @@ def _add_ga_metric_reader() -> None:
     _, metric_cls, reader_cls = _ga_exporter_classes()
     if metric_cls is None or reader_cls is None:
         return
-    provider = metrics.get_meter_provider()
-    add = getattr(provider, "add_metric_reader", None)
-    if add is None:
-        _logger.error("otel-aa: this OpenTelemetry SDK can't add a metric reader; no daily stats")
-        return
-    kwargs: dict[str, Any] = dict(_exporter_args_map().get(metric_cls, {}))
-    lease = _stats_lease()
-    if lease is not None:
-        kwargs["lease"] = lease
-    reader = reader_cls(metric_cls(**kwargs))
-    add(reader)
-    # The SDK's MeterProvider flushes and shuts down only the readers given to its constructor,
-    # not added ones: otel-aa flushes this one itself (hooks.flush_providers) and at exit.
-    _state["ga_reader"] = reader
-    atexit.register(_shutdown_added_ga_reader)
-    _register_gauges(provider)
-
-
-def ga_metric_reader() -> Any:
-    """The GA daily-stats reader this process added, or None."""
-    return _state.get("ga_reader")
-
-
-def _shutdown_added_ga_reader() -> None:
-    reader = _state.pop("ga_reader", None)
-    if reader is not None:
-        _shutdown_ga_reader(reader)
+    stats_reader.add(metric_cls, reader_cls, _exporter_args_map().get(metric_cls, {}))
 
 
 @guarded("otel_aa.shutdown()")
@@ -206,36 +172,11 @@ def shutdown() -> None:
     Runs by itself at interpreter exit. Call it first where the process's resources go away
     before that (a test, an embedded demo deleting its database).
     """
-    _shutdown_added_ga_reader()
+    stats_reader.shutdown_added()
     for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
         stop = getattr(provider, "shutdown", None)
         if stop is not None:
             stop()
-
-
-@guarded("shutting the daily-stats reader down")
-def _shutdown_ga_reader(reader: Any) -> None:
-    # A last chance to send when due (the lease decides), then stop the reader.
-    from otel_aa.hooks import flush_ga_reader, flush_timeout
-
-    flush_ga_reader(reader)
-    reader.shutdown(timeout_millis=int(flush_timeout() * 1000))
-
-
-def _stats_lease() -> Any:
-    try:
-        from otel_aa.stats import DjangoLease
-    except ImportError:
-        return None
-    return DjangoLease()
-
-
-def _register_gauges(provider: Any) -> None:
-    try:
-        from otel_aa.stats import register_gauges
-    except ImportError:
-        return
-    register_gauges(provider)
 
 
 class OtelAAConfigurator(_OTelSDKConfigurator):
@@ -251,38 +192,14 @@ class OtelAAConfigurator(_OTelSDKConfigurator):
             kwargs["exporter_args_map"] = exporter_args
             with _metrics_without_ga() as ga_metrics:
                 super()._configure(**kwargs)
-            if _otlp_allowlist():
-                _allowlist_metrics()
+            if otlp_allowlist_on():
+                reduce_metrics()
             if ga_metrics:
                 _guarded_add_reader()
             compat.log_analytics_disabled_once()
             _state["configured"] = True
             _state["pid"] = os.getpid()
         _startup_line()
-
-
-@guarded("applying the OTLP allowlist to metrics")
-def _allowlist_metrics() -> None:
-    """Reduce what the global meter provider exports: attributes by an SDK ``View`` (the
-    instrumentations' request metrics carry the Host header), the resource to the SDK's own.
-
-    Before any instrument exists (the readers read the views per new instrument). The SDK has no
-    public way to change a built provider's views or resource, hence its ``_sdk_config``.
-    """
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.view import View
-    from opentelemetry.sdk.resources import Resource
-
-    from otel_aa.privacy import ALLOWED_METRIC_ATTRIBUTES, ALLOWED_RESOURCE_ATTRIBUTES
-
-    provider = metrics.get_meter_provider()
-    config = getattr(provider, "_sdk_config", None)
-    if not isinstance(provider, MeterProvider) or config is None:
-        _logger.warning("otel-aa: OTEL_AA_OTLP_ALLOWLIST can't reduce this meter provider's metrics")
-        return
-    config.views = (View(instrument_name="*", attribute_keys=set(ALLOWED_METRIC_ATTRIBUTES)),)
-    config.resource = Resource({key: value for key, value in config.resource.attributes.items()
-                                if key in ALLOWED_RESOURCE_ATTRIBUTES})
 
 
 @guarded("the start-up line")
@@ -333,7 +250,7 @@ def configure() -> None:
             OtelAAConfigurator().configure()
         _state["configured"] = True
         _state["pid"] = os.getpid()
-        _instrument()
+        instrument()
     _startup_line()
 
 
@@ -342,64 +259,4 @@ def ensure_configured() -> None:
     if not _sdk_provider_set():
         configure()
     else:
-        _instrument()
-
-
-def _instrument() -> None:
-    from otel_aa import hooks
-
-    _instrument_django(hooks.django_response_hook)
-    _instrument_celery()
-    hooks.connect_celery_signals()
-
-
-@guarded("instrumenting Django")
-def _instrument_django(response_hook: Any) -> None:
-    try:
-        from opentelemetry.instrumentation.django import DjangoInstrumentor
-    except ImportError:
-        return
-    from django.conf import settings
-
-    if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        # The instrumentor would call settings.configure() with empty settings and break the
-        # site's own start-up: configure() must come after DJANGO_SETTINGS_MODULE is set.
-        _logger.warning("otel-aa: Django isn't set up yet (no DJANGO_SETTINGS_MODULE); Django is not "
-                        "instrumented. Call otel_aa.configure() after setting DJANGO_SETTINGS_MODULE.")
-        return
-    instrumentor = DjangoInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(response_hook=response_hook, **instrumentation_kwargs())
-    from otel_aa.lean import patch_django_instrumentation
-
-    patch_django_instrumentation()
-
-
-def instrumentation_kwargs() -> dict[str, Any]:
-    """Extra arguments for the Django and Celery instrumentors.
-
-    When GA is the only metrics exporter, nobody reads the instrumentations' request-duration
-    histograms and active-request counters, yet the SDK would aggregate them on every request
-    and task: a no-op meter provider skips that work (about a fifth of otel-aa's cost per
-    request, see docs/performance.md). Any other metrics exporter (``otlp``) gets them as usual.
-    """
-    names = {n.strip() for n in os.environ.get(OTEL_METRICS_EXPORTER, "").split(",")} - {"", "none"}
-    if names <= {_GA_NAME}:
-        from opentelemetry.metrics import NoOpMeterProvider
-
-        return {"meter_provider": NoOpMeterProvider()}
-    return {}
-
-
-@guarded("instrumenting Celery")
-def _instrument_celery() -> None:
-    try:
-        from opentelemetry.instrumentation.celery import CeleryInstrumentor
-    except ImportError:
-        return
-    instrumentor = CeleryInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(**instrumentation_kwargs())
-    from otel_aa.lean import patch_celery_instrumentation
-
-    patch_celery_instrumentation()
+        instrument()

@@ -96,9 +96,9 @@ def _in_force() -> list[Token]:
 
 
 def _schedule() -> dict[str, Any]:
-    """When the next daily-stats send is due, from the lease (``otel_aa.stats.DjangoLease``)."""
+    """When the next daily-stats send is due, from the lease (``otel_aa.lease.DjangoLease``)."""
     try:
-        from otel_aa.stats import DjangoLease
+        from otel_aa.lease import DjangoLease
 
         schedule = getattr(DjangoLease(), "schedule", None)
         value = schedule() if schedule is not None else None

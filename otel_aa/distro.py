@@ -15,7 +15,8 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 
 from otel_aa._guard import guarded
-from otel_aa.configurator import instrumentation_kwargs, set_default_environment
+from otel_aa.configurator import set_default_environment
+from otel_aa.instrumenting import instrumentation_kwargs
 
 __all__ = ["OtelAADistro"]
 

@@ -69,5 +69,9 @@ GA_FIELDS: tuple[GAField, ...] = (
             "Success, a class reachable by that name in its imported module, else the placeholder "
             "Error"),
     GAField("events[].params.value", "celery_event", "the task's int return value; daily stats: a "
-            "count", "an integer within int64, else 1"),
+            "count; aggregated task events: the number of runs counted", "an integer within int64, "
+            "else 1"),
+    GAField("events[].params.aggregate", "celery_event", "aggregated task events only (tokens with "
+            "aggregate_celery_events): the length of the counted interval, in whole seconds",
+            "a count of seconds, at least 1"),
 )

@@ -6,7 +6,8 @@
   first bytes) only in the opt-in ``OTEL_AA_PAGE_TITLE=html`` mode.
 - Celery signal handlers (:func:`connect_celery_signals`): the task's result (``Success``, the
   name of an exception class that is code, ``Retry``) and int64 return value on the
-  instrumentor's span; the worker child's set-up after fork and its flush before it exits.
+  instrumentor's span; each finished run counted (:mod:`otel_aa.task_counts`, retries not);
+  the worker child's set-up after fork and its flush before it exits.
 
 Every hook runs inside :func:`otel_aa._guard.guarded`: nothing here raises into a view or task.
 """
@@ -25,6 +26,7 @@ from opentelemetry.trace import Span, SpanKind
 from otel_aa import environment_variables as env
 from otel_aa._guard import guarded
 from otel_aa.closed_sets import exception_name, int64_or_one, is_code_name, site_language
+from otel_aa.task_counts import count_run
 from otel_aa.titles import HEAD_BYTES, page_title, title_mode, view_title
 
 __all__ = [
@@ -159,23 +161,24 @@ def _task_span(sender: Any) -> Span | None:
 
 @guarded("Celery task_success hook")
 def celery_task_success(sender: Any = None, result: Any = None, **kwargs: Any) -> None:
-    """``Success``, and the return value when it is an ``int`` (not a ``bool``)."""
+    """``Success``, and the return value when it is an ``int`` (not a ``bool``); one run counted."""
     span = _task_span(sender)
-    if span is None:
-        return
-    span.set_attribute(TASK_RESULT, "Success")
-    if isinstance(result, int) and not isinstance(result, bool):
-        # Within int64, else 1: OTLP's encoder logs an error for every span with a bigger int.
-        span.set_attribute(TASK_VALUE, int64_or_one(result))
+    if span is not None:
+        span.set_attribute(TASK_RESULT, "Success")
+        if isinstance(result, int) and not isinstance(result, bool):
+            # Within int64, else 1: OTLP's encoder logs an error for every span with a bigger int.
+            span.set_attribute(TASK_VALUE, int64_or_one(result))
+    count_run(getattr(sender, "name", None), "Success")
 
 
 @guarded("Celery task_failure hook")
 def celery_task_failure(sender: Any = None, exception: BaseException | None = None, **kwargs: Any) -> None:
-    """The exception's class name; never its message."""
+    """The exception's class name, never its message; one run counted."""
+    name = exception_class_name(exception)
     span = _task_span(sender)
-    if span is None:
-        return
-    span.set_attribute(TASK_RESULT, exception_class_name(exception))
+    if span is not None:
+        span.set_attribute(TASK_RESULT, name)
+    count_run(getattr(sender, "name", None), name)
 
 
 def exception_class_name(exception: BaseException | None) -> str:

@@ -6,7 +6,7 @@ the port, ...), the headers named by ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS
 all on the span twice. In otel-aa's default set-up, GA only, nothing reads any of it: the allowlist
 keeps the method, the route and the status code (:data:`otel_aa.privacy.ALLOWED_SPAN_ATTRIBUTES`)
 and rebuilds the span's name from them, and the instrumentor's request metrics go to a no-op
-meter provider (:func:`otel_aa.configurator.instrumentation_kwargs`). That work was about a
+meter provider (:func:`otel_aa.instrumenting.instrumentation_kwargs`). That work was about a
 quarter of the instrumentation's cost per request (``bench/bench_request.py``).
 
 :func:`patch_django_instrumentation` wraps the instrumentation's helpers so that, decided on each

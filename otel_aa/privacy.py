@@ -100,6 +100,8 @@ ALLOWED_RESOURCE_ATTRIBUTES: frozenset[str] = frozenset(
 ALLOWED_METRIC_ATTRIBUTES: frozenset[str] = frozenset({
     "http.request.method", "http.method", "http.response.status_code", "http.status_code", "http.route",
     "aa.install.kind", "aa.app.label", "aa.version",
+    # otel_aa.task_counts: code or a placeholder, as in the per-run celery_event.
+    "aa.task.namespace", "aa.task.name", "aa.task.result",
 })
 
 #: Span kinds GA turns into events: Django's SERVER spans (page views) and Celery's CONSUMER

@@ -88,7 +88,7 @@ def _exporters(variable: str) -> set[str]:
 def _endpoint() -> tuple[str | None, str | None]:
     """(host[:port], problem) of the collect URL; credentials and path are never shown."""
     from opentelemetry.exporter.google_analytics import environment_variables as ga_env
-    from opentelemetry.exporter.google_analytics._transport import endpoint_problem, parse_endpoint
+    from opentelemetry.exporter.google_analytics._endpoint import endpoint_problem, parse_endpoint
     from opentelemetry.exporter.google_analytics.settings import resolve_fail_closed
 
     endpoint = resolve_fail_closed(ga_env.OTEL_EXPORTER_GA_ENDPOINT, None, ga_env.DEFAULT_ENDPOINT,
@@ -118,7 +118,10 @@ def _streams(token: Any, spans: bool, stats: bool) -> list[str]:
     streams = []
     if spans and token.page_views:
         streams.append("page_views")
-    if spans and token.celery_events:
+    if token.celery_events and getattr(token, "aggregate_celery_events", False):
+        if stats:  # counts come from the metric exporter (OTEL_METRICS_EXPORTER=ga)
+            streams.append("celery_events (counts)")
+    elif spans and token.celery_events:
         streams.append("celery_events")
     if stats and token.daily_stats:
         streams.append("daily_stats")

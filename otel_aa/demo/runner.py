@@ -399,7 +399,7 @@ def _format_params(params: dict[str, Any]) -> str:
 
 
 def _report(out: _Out, collector: Any, capture: _Capture, canaries: dict[str, str], flushed: bool) -> _Result:
-    from opentelemetry.exporter.google_analytics.limits import validate_payload
+    from opentelemetry.exporter.google_analytics.testing import validate_payload
     from opentelemetry.exporter.google_analytics.tokens import mask_secret
 
     result = _Result()

@@ -90,16 +90,16 @@ out["deliveries_page"] = {"team": 'data-measurement-id="G-6LYSMYK8DE"' in page,
                           "settings": 'data-measurement-id="G-MAIN0002"' in page,
                           "allowlist": "http.route" in page, "schedule": 'id="otel-schedule"' in page,
                           "disabled": 'id="otel-disabled"' in page}
-from otel_aa.stats import DjangoLease
+from otel_aa.lease import DjangoLease
 lease = DjangoLease(key=f"otel-aa-admin-test-lease-{os.getpid()}")
 out["lease_taken"] = lease.acquire()
-import otel_aa.stats as stats_module
-original = stats_module.DjangoLease
-stats_module.DjangoLease = lambda: lease  # the page reads this test's lease key
+import otel_aa.lease as lease_module
+original = lease_module.DjangoLease
+lease_module.DjangoLease = lambda: lease  # the page reads this test's lease key
 try:
     due_page = text(client(viewer).get(deliveries))
 finally:
-    stats_module.DjangoLease = original
+    lease_module.DjangoLease = original
 after = due_page.split('id="otel-next-due"')
 out["next_due_shown"] = len(after) == 2 and "UTC" in after[1][:40]
 pages = page + listing + text(c.get(url))

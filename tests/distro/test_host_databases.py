@@ -30,7 +30,7 @@ import django
 django.setup()
 from django.contrib.auth.models import User
 from django.test.utils import setup_databases, teardown_databases
-from otel_aa import _db, admin_tokens, identity, stats
+from otel_aa import _db, admin_tokens, identity, lease, stats
 
 import sqlite3
 sqlite3.connect(sys.argv[2]).close()  # "other": a database file that exists, not used yet
@@ -45,7 +45,7 @@ User.objects.create(username="pilot")
 during = {
     "host_uses": _db.host_uses(),
     "count": [o.value for o in stats._count("counting users", stats._user_model)],
-    "due": stats.DjangoLease().due(),
+    "due": lease.DjangoLease().due(),
     "identity": identity.client_id() is not None,
 }
 teardown_databases(config, verbosity=0)
@@ -53,8 +53,8 @@ identity._reset_cache()
 after = {
     "host_uses": _db.host_uses(),
     "count": [o.value for o in stats._count("counting users", stats._user_model)],
-    "due": stats.DjangoLease().due(),
-    "acquire": stats.DjangoLease().acquire(),
+    "due": lease.DjangoLease().due(),
+    "acquire": lease.DjangoLease().acquire(),
     "tokens": admin_tokens.read_tokens(),
     "identity": identity.client_id(),
     "may_read": _db.may_read(),

@@ -215,7 +215,7 @@ def test_no_token_in_the_settings_is_said(fresh: pytest.MonkeyPatch) -> None:
 
 def test_without_the_app_the_line_says_so_and_the_lease_is_never_due(
         fresh: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from otel_aa.stats import DjangoLease
+    from otel_aa.lease import DjangoLease
 
     fresh.setitem(startup._state, "installed", False)
     fresh.setitem(startup._state, "warned_pid", None)

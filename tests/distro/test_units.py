@@ -374,7 +374,9 @@ def test_instrumentation_metrics_are_skipped_when_only_ga_reads_metrics(monkeypa
     from opentelemetry.metrics import NoOpMeterProvider
 
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", exporters)
-    kwargs = configurator.instrumentation_kwargs()
+    from otel_aa.instrumenting import instrumentation_kwargs
+
+    kwargs = instrumentation_kwargs()
     assert isinstance(kwargs.get("meter_provider"), NoOpMeterProvider) is noop
 
 
@@ -382,7 +384,7 @@ def test_daily_stats_lease_is_not_due_before_django_is_set_up(monkeypatch):
     """The reader's first check can come before django.setup() ends: not due, and no error logged."""
     from django.apps import apps
 
-    from otel_aa.stats import DjangoLease
+    from otel_aa.lease import DjangoLease
 
     lease = DjangoLease()
     monkeypatch.setattr(apps, "ready", False)

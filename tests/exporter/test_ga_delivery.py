@@ -18,7 +18,7 @@ from opentelemetry.exporter.google_analytics import (
     GoogleAnalyticsMetricExporter,
     GoogleAnalyticsSpanExporter,
 )
-from opentelemetry.exporter.google_analytics._transport import parse_retry_after
+from opentelemetry.exporter.google_analytics._retry import parse_retry_after
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExportResult

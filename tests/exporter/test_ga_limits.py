@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, limits
 from opentelemetry.exporter.google_analytics._pipeline import _Pipeline
+from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import DropCounter, sanitize_event, validate_payload
+from opentelemetry.exporter.google_analytics.limits import sanitize_event
 from opentelemetry.exporter.google_analytics.mapping import span_to_event
-from opentelemetry.exporter.google_analytics.testing import GACollector
+from opentelemetry.exporter.google_analytics.testing import GACollector, validate_payload
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanKind
 
@@ -211,8 +212,6 @@ def test_any_attributes_end_to_end_reach_ga_valid_or_are_counted(
 
 
 def test_validate_payload_reports_a_non_string_event_name_instead_of_raising() -> None:
-    from opentelemetry.exporter.google_analytics.limits import validate_payload
-
     for name, code in ((["a"], "NAME_INVALID"), ({"a": 1}, "NAME_INVALID"), (7, "NAME_INVALID"),
                        (None, "VALUE_REQUIRED")):
         messages = validate_payload({"client_id": "x", "events": [{"name": name, "params": {}}]})

@@ -25,7 +25,8 @@ from opentelemetry.exporter.google_analytics import (
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.metrics import MeterProvider
 
-from otel_aa.stats import DjangoLease, register_gauges
+from otel_aa.lease import DjangoLease
+from otel_aa.stats import register_gauges
 
 pytestmark = pytest.mark.timeout(120)
 

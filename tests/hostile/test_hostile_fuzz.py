@@ -3,7 +3,7 @@
 Raw span (any attributes, any strings: surrogates, control characters, 10k-character values,
 huge ints, NaN) → AnalyticsSampler → AllowlistSpanProcessor → BatchSpanProcessor → GA span
 exporter (``mapping.span_to_event`` → ``limits.sanitize_event`` → batch) → a real HTTP server on
-loopback that checks every hit with ``limits.validate_payload``. Every span GA can use must end up
+loopback that checks every hit with ``testing.validate_payload``. Every span GA can use must end up
 as a valid hit or as a counted drop, and one bad span must not take the rest of its batch down.
 """
 
@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, span_to_event
-from opentelemetry.exporter.google_analytics.limits import DropCounter, sanitize_event, validate_payload
-from opentelemetry.exporter.google_analytics.testing import GACollector
+from opentelemetry.exporter.google_analytics.drops import DropCounter
+from opentelemetry.exporter.google_analytics.limits import sanitize_event
+from opentelemetry.exporter.google_analytics.testing import GACollector, validate_payload
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter

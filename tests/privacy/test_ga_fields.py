@@ -11,12 +11,12 @@ from typing import Any
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsMetricExporter, GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics import Counter, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_aa import configurator
+from otel_aa import configurator, task_counts
 from otel_aa.ga_fields import GA_FIELDS
 from privacy.conftest import TOKENS
 
@@ -81,6 +81,20 @@ def _send_everything(ga: GACollector) -> None:
     exporter.export(data)
     exporter.shutdown()
 
+    # Aggregated task events: the task-run counter, as deltas, to a token that takes counts.
+    delta = InMemoryMetricReader(preferred_temporality={Counter: AggregationTemporality.DELTA})
+    meters = MeterProvider(metric_readers=[delta])
+    runs = meters.get_meter("otel_aa").create_counter(task_counts.METRIC_TASK_RUNS)
+    runs.add(3, {"aa.task.namespace": "app", "aa.task.name": "t", "aa.task.result": "Success"})
+    data = delta.get_metrics_data()
+    meters.shutdown()
+    assert data is not None
+    counting = [dict(t, aggregate_celery_events=True) for t in TOKENS]
+    exporter = GoogleAnalyticsMetricExporter(lease=_Granted(), count_rules=task_counts.COUNT_RULES,
+                                             **dict(args, tokens=counting))
+    exporter.export(data)
+    exporter.shutdown()
+
 
 def test_the_table_covers_every_field_sent(ga: GACollector) -> None:
     ga.clear()
@@ -88,7 +102,8 @@ def test_the_table_covers_every_field_sent(ga: GACollector) -> None:
     bodies = [json.loads(hit.raw) for hit in ga.hits]
     names = {event["name"] for body in bodies for event in body["events"]}
     assert names == {"page_view", "celery_event"}
-    assert len([e for b in bodies for e in b["events"]]) >= 5
+    assert len([e for b in bodies for e in b["events"]]) >= 6
+    assert any(e["params"].get("aggregate") for b in bodies for e in b["events"])
     sent = {path for body in bodies for path in _paths(body)}
     listed = {field.path for field in GA_FIELDS}
     assert sent - listed == set(), "fields sent that the docs' table doesn't list"

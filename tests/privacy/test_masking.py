@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, mask_url
-from opentelemetry.exporter.google_analytics._transport import scrub
+from opentelemetry.exporter.google_analytics._secrets import scrub
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind

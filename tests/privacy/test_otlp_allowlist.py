@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from otel_aa import configurator
+from otel_aa import configurator, otlp_allowlist
 
 CANARY = "zq7canary"
 RESOURCE = Resource({"service.name": f"svc-{CANARY}", "host.name": f"host-{CANARY}", "host.id": CANARY,
@@ -21,8 +21,8 @@ RESOURCE = Resource({"service.name": f"svc-{CANARY}", "host.name": f"host-{CANAR
 def test_metrics_and_their_resource_are_reduced(monkeypatch: pytest.MonkeyPatch) -> None:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader], resource=RESOURCE)
-    monkeypatch.setattr(configurator.metrics, "get_meter_provider", lambda: provider)
-    configurator._allowlist_metrics()
+    monkeypatch.setattr(otlp_allowlist.metrics, "get_meter_provider", lambda: provider)
+    otlp_allowlist.reduce_metrics()
     histogram = provider.get_meter("opentelemetry.instrumentation.django").create_histogram(
         "http.server.request.duration")
     histogram.record(0.1, {"http.request.method": "GET", "http.route": "x/", "http.response.status_code": 200,

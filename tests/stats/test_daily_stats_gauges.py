@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from _stats_support import Install
 
-from otel_aa import stats
+from otel_aa import app_labels, beat_check, lease, stats
 
 #: ``INSTALLED_APPS`` labels of Alliance Auth 5.5's project template (``settings/base.py``).
 AA_TEMPLATE_LABELS = [
@@ -31,22 +31,26 @@ def test_the_two_core_apps_aa_5_5_lets_through_are_filtered() -> None:
     # into one string, so neither label matches and both are reported as extensions.
     aa_55_buggy_list = ["services", "framework", "notifications" "eveonline", "navhelper"]
     assert "notifications" not in aa_55_buggy_list and "eveonline" not in aa_55_buggy_list
-    assert {"notifications", "eveonline"} <= stats.AA_CORE_APP_LABELS
-    assert stats.extension_labels(["notifications", "eveonline", "fleetpings"]) == ["fleetpings"]
+    assert {"notifications", "eveonline"} <= app_labels.AA_CORE_APP_LABELS
+    assert app_labels.extension_labels(["notifications", "eveonline", "fleetpings"]) == ["fleetpings"]
 
 
 def test_a_stock_aa_install_has_no_extensions_and_added_apps_count() -> None:
-    assert stats.extension_labels(AA_TEMPLATE_LABELS) == []
+    assert app_labels.extension_labels(AA_TEMPLATE_LABELS) == []
     added = ["corputils", "discord", "memberaudit", "structures"]
-    assert stats.extension_labels(AA_TEMPLATE_LABELS + added + ["otel_aa"]) == added
+    assert app_labels.extension_labels(AA_TEMPLATE_LABELS + added + ["otel_aa"]) == added
 
 
 def test_core_app_constants_are_public_and_combined() -> None:
-    assert stats.CORE_APP_LABELS == (
-        stats.AA_CORE_APP_LABELS | stats.DJANGO_CONTRIB_APP_LABELS | stats.INFRASTRUCTURE_APP_LABELS
+    assert app_labels.CORE_APP_LABELS == (
+        app_labels.AA_CORE_APP_LABELS
+        | app_labels.DJANGO_CONTRIB_APP_LABELS
+        | app_labels.INFRASTRUCTURE_APP_LABELS
     )
-    assert {"CORE_APP_LABELS", "AA_CORE_APP_LABELS", "DjangoLease", "register_gauges",
-            "check_daily_stats_beat"} <= set(stats.__all__)
+    assert {"CORE_APP_LABELS", "AA_CORE_APP_LABELS"} <= set(app_labels.__all__)
+    assert {"DjangoLease"} <= set(lease.__all__)
+    assert {"register_gauges"} <= set(stats.__all__)
+    assert {"check_daily_stats_beat"} <= set(beat_check.__all__)
 
 
 def _observe(install: Install, **env: str) -> tuple[list[dict[str, Any]], str]:

@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult, MetricsData
 
 from otel_aa import compat, identity, stats
+from otel_aa.lease import DjangoLease, LeaseSchedule
 
 
 class _Granted:
@@ -87,7 +88,7 @@ def _when(moment: _dt.datetime | None) -> str:
     return "unknown" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _schedule_text(schedule: stats.LeaseSchedule | None) -> str:
+def _schedule_text(schedule: LeaseSchedule | None) -> str:
     if schedule is None:
         return "Last and next send: unknown (the lease could not be read; see the log)."
     if schedule.due:
@@ -114,7 +115,7 @@ class Command(BaseCommand):
         from otel_aa._db import _note_host_use
 
         _note_host_use()
-        lease = stats.DjangoLease()
+        lease = DjangoLease()
         self.stdout.write(
             f"Daily statistics: lease in the {lease.backend}, interval {lease.interval:g} s. "
             + _schedule_text(lease.schedule())

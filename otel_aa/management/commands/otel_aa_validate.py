@@ -25,7 +25,7 @@ import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from opentelemetry.exporter.google_analytics import debug_endpoint, mask_url
 from opentelemetry.exporter.google_analytics import environment_variables as ga_env
-from opentelemetry.exporter.google_analytics._transport import endpoint_problem, parse_endpoint
+from opentelemetry.exporter.google_analytics._endpoint import endpoint_problem, parse_endpoint
 from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.limits import sanitize_event, sanitize_user_properties
 from opentelemetry.exporter.google_analytics.mapping import metrics_to_events, span_to_event

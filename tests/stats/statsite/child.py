@@ -10,7 +10,7 @@ Modes:
 - ``aatoken ID SECRET SEND_STATS``: add a GA-V4 token to Alliance Auth's ``AnalyticsTokens``.
 - ``periodictask NAME``: add AA's daily-stats task to django-celery-beat's periodic tasks.
 - ``serve``: print ``ready``; on ``go``, start a GA metric pipeline (``GoogleAnalyticsMetricReader``
-  over ``GoogleAnalyticsMetricExporter`` with :class:`otel_aa.stats.DjangoLease`), flush it once
+  over ``GoogleAnalyticsMetricExporter`` with :class:`otel_aa.lease.DjangoLease`), flush it once
   (a start-up send, if due; not with ``STATS_TEST_NO_FLUSH=1``) and print ``flushed``; print
   ``ticked`` once the reader's timer has asked the lease five times; on ``stop`` (or end of
   input), shut it down and print ``done`` with a JSON summary.
@@ -103,7 +103,7 @@ def periodictask(name: str) -> None:
     """Schedule AA's daily-stats task in django-celery-beat's table, as AA's beat does at start."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    from otel_aa.stats import DAILY_STATS_BEAT_TASK
+    from otel_aa.beat_check import DAILY_STATS_BEAT_TASK
 
     every, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.DAYS)
     PeriodicTask.objects.create(name=name, task=DAILY_STATS_BEAT_TASK, interval=every)
@@ -118,7 +118,8 @@ def _pipeline(check_millis: float) -> tuple[Any, Any]:
 
     from otel_aa import identity
     from otel_aa.configurator import user_properties
-    from otel_aa.stats import DjangoLease, register_gauges
+    from otel_aa.lease import DjangoLease
+    from otel_aa.stats import register_gauges
 
     class CountingLease(DjangoLease):
         """Says ``ticked`` once the reader has asked :meth:`due` five times (its own timer)."""
@@ -211,7 +212,7 @@ def configure() -> None:
 
 
 def beatcheck() -> None:
-    from otel_aa.stats import DAILY_STATS_BEAT_TASK, check_daily_stats_beat
+    from otel_aa.beat_check import DAILY_STATS_BEAT_TASK, check_daily_stats_beat
 
     if os.environ.get("STATS_TEST_CELERY_BEAT") == "1":
         # A project whose Celery app schedules AA's task itself, under another entry name.

@@ -68,9 +68,10 @@ from __future__ import annotations
 
 # The validation server's URL for a collect URL: public for tools that post sample hits there;
 # mask_url: an endpoint as it may be printed (user-info and query values masked).
-from opentelemetry.exporter.google_analytics._transport import debug_endpoint, mask_url
+from opentelemetry.exporter.google_analytics._endpoint import debug_endpoint
+from opentelemetry.exporter.google_analytics._secrets import mask_url
+from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.events import GAEvent, Stream
-from opentelemetry.exporter.google_analytics.limits import DropCounter, validate_payload
 from opentelemetry.exporter.google_analytics.mapping import (
     metrics_to_events,
     route_template,
@@ -109,5 +110,4 @@ __all__ = [
     "metrics_to_events",
     "route_template",
     "span_to_event",
-    "validate_payload",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from opentelemetry.exporter.google_analytics._log import log_per_window
-from opentelemetry.exporter.google_analytics.limits import DropCounter
+from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.tokens import Token
 
 
@@ -71,6 +71,8 @@ def merge_tokens(configured: list[Token], extra: list[Token]) -> list[Token]:
                           token.celery_events and other.celery_events,
                           token.daily_stats and other.daily_stats,
                           token.ignore_paths + tuple(p for p in other.ignore_paths
-                                                     if p not in token.ignore_paths))
+                                                     if p not in token.ignore_paths),
+                          # Counts send less than an event per run: either side asking wins.
+                          token.aggregate_celery_events or other.aggregate_celery_events)
         merged.append(token)
     return merged + list(by_key.values())

@@ -1,35 +1,29 @@
-"""What both exporters share: tokens, identity, payloads, batching, delivery."""
+"""What both exporters share: settings resolved into tokens, identity and transport; delivery."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
 from opentelemetry.exporter.google_analytics import environment_variables as env
+from opentelemetry.exporter.google_analytics._batching import body_head, pack_bodies, serialize
 from opentelemetry.exporter.google_analytics._delivery import (
     DeliveryObserver,
     drop_counter,
     guarded,
     merge_tokens,
 )
+from opentelemetry.exporter.google_analytics._endpoint import endpoint_problem, parse_endpoint
+from opentelemetry.exporter.google_analytics._identity import process_client_id, read_client_id
 from opentelemetry.exporter.google_analytics._log import log_once, log_per_window
-from opentelemetry.exporter.google_analytics._transport import _Transport, endpoint_problem, parse_endpoint
+from opentelemetry.exporter.google_analytics._transport import _Transport
+from opentelemetry.exporter.google_analytics._watch import django_debug, settings_fingerprint
 from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import (
-    MAX_BODY_BYTES,
-    MAX_EVENTS_PER_REQUEST,
-    sanitize_event,
-    sanitize_user_properties,
-)
+from opentelemetry.exporter.google_analytics.limits import sanitize_event, sanitize_user_properties
 from opentelemetry.exporter.google_analytics.settings import (
-    _MISSING,
-    django_setting,
     parse_bool,
     parse_positive_float,
     parse_str,
@@ -41,53 +35,7 @@ from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens
 #: A string, or a callable returning one (``None``: not known yet, see ``_Pipeline.client_id``).
 ClientId = str | Callable[[], str | None]
 UserProperties = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
-
-_process_client_id = str(uuid.uuid4())
-
-
-def _new_process_client_id() -> None:
-    global _process_client_id
-    _process_client_id = str(uuid.uuid4())
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_process_client_id)
-
-
-def process_client_id() -> str:
-    """This process's random ``client_id`` (UUIDv4), used when none is configured."""
-    return _process_client_id
-
-
-def _django_debug() -> bool:
-    debug = django_setting("DEBUG")
-    return bool(debug) if debug is not _MISSING else False
-
-
-# Every setting the pipeline reads; a change in any of them (an env var, or Django becoming
-# configured after the exporter was built, as under ``opentelemetry-instrument``) rebuilds it.
-_WATCHED_SETTINGS = (
-    env.OTEL_EXPORTER_GA_TOKENS, env.OTEL_EXPORTER_GA_MEASUREMENT_ID, env.OTEL_EXPORTER_GA_API_SECRET,
-    env.OTEL_EXPORTER_GA_PAGE_VIEWS, env.OTEL_EXPORTER_GA_CELERY_EVENTS,
-    env.OTEL_EXPORTER_GA_DAILY_STATS, env.OTEL_EXPORTER_GA_IGNORE_PATHS, env.OTEL_EXPORTER_GA_ENDPOINT,
-    env.OTEL_EXPORTER_GA_TIMEOUT, env.OTEL_EXPORTER_GA_VALIDATE, env.OTEL_EXPORTER_GA_CLIENT_ID,
-    "DEBUG",
-)
-
 TokenSource = Callable[[], Iterable[Token]]
-
-
-def _fingerprint() -> tuple[Any, ...]:
-    """The raw values of the watched settings: cheap to take, compared at every export."""
-    values: list[Any] = []
-    for name in _WATCHED_SETTINGS:
-        setting = django_setting(name)
-        try:
-            hash(setting)
-        except TypeError:
-            setting = repr(setting)  # lists and dicts from settings.py; compared, never logged
-        values.append((os.environ.get(name), setting))
-    return tuple(values)
 
 
 class _Pipeline:
@@ -138,7 +86,7 @@ class _Pipeline:
 
     def refresh(self) -> None:
         """Resolve the settings again if any of them changed since the last time."""
-        fingerprint = _fingerprint()
+        fingerprint = settings_fingerprint()
         if fingerprint == self._fingerprint:
             return
         with self._lock:
@@ -162,7 +110,7 @@ class _Pipeline:
                               parse_positive_float)
             validate = resolve(env.OTEL_EXPORTER_GA_VALIDATE, self._validate_arg, None, parse_bool)
             if validate is None:
-                validate = _django_debug()
+                validate = django_debug()
             self.transport.configure(endpoint or "", timeout, validate, usable=problem is None)
             # A callable source may itself read these settings (the otel_aa distro's does): any
             # change of them asks it again.
@@ -209,22 +157,8 @@ class _Pipeline:
         source = self._client_id_source
         if source is None:
             return process_client_id()
-        try:
-            value = source() if callable(source) else source
-        except Exception as exc:
-            log_per_window("client_id", logging.WARNING,
-                           "Google Analytics exporter: the client_id callable failed (%s); events "
-                           "wait for it (dropped, counted) until it answers", type(exc).__name__)
-            return None
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            log_per_window("client_id-type", logging.WARNING,
-                           "Google Analytics exporter: the client_id is not a non-empty string; "
-                           "nothing is sent until it is one")
-            return None
-        self._client_id = value
-        return value
+        self._client_id = read_client_id(source)
+        return self._client_id
 
     def user_properties(self) -> dict[str, dict[str, Any]]:
         if self._user_properties is not None:
@@ -261,32 +195,8 @@ class _Pipeline:
         return clean
 
     def _bodies(self, fragments: list[bytes]) -> Iterator[tuple[bytes, int]]:
-        """Request bodies of ≤25 events and < 130 kB each, from pre-serialized events.
-
-        Each body comes with the number of events in it, so that a lost body is counted.
-        """
-        head = json.dumps({
-            "client_id": self.client_id(),
-            "non_personalized_ads": True,
-            "consent": {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
-            "user_properties": self.user_properties(),
-        }, separators=(",", ":")).encode()[:-1] + b',"events":['
-        tail = b"]}"
-        batch: list[bytes] = []
-        size = len(head) + len(tail)
-        for fragment in fragments:
-            extra = len(fragment) + (1 if batch else 0)
-            if batch and (len(batch) >= MAX_EVENTS_PER_REQUEST or size + extra >= MAX_BODY_BYTES):
-                yield head + b",".join(batch) + tail, len(batch)
-                batch, size = [], len(head) + len(tail)
-                extra = len(fragment)
-            if size + extra >= MAX_BODY_BYTES:
-                self.drops.add("event alone larger than a request body")
-                continue
-            batch.append(fragment)
-            size += extra
-        if batch:
-            yield head + b",".join(batch) + tail, len(batch)
+        """Request bodies of ≤25 events and < 130 kB each, with the number of events in each."""
+        yield from pack_bodies(body_head(self.client_id(), self.user_properties()), fragments, self.drops)
 
     def bodies_for(self, events: Iterable[GAEvent]) -> list[bytes]:
         """The request bodies ``events`` would be sent in (for one token that admits them all)."""
@@ -296,7 +206,7 @@ class _Pipeline:
     def _serialize(self, event: GAEvent) -> bytes | None:
         """``event`` as JSON bytes; ``None`` (counted) when it can't be: it alone is lost."""
         try:
-            return _serialize(event)
+            return serialize(event)
         except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
             self.drops.add(f"event could not be serialized ({type(exc).__name__})")
             return None
@@ -347,14 +257,6 @@ class _Pipeline:
 
     def shutdown(self) -> None:
         self.transport.close()
-
-
-# One encoder for all events: json.dumps() with options builds a new encoder per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def _serialize(event: GAEvent) -> bytes:
-    return _ENCODER.encode(event.to_json()).encode()
 
 
 def build_pipeline(kwargs: dict[str, Any]) -> _Pipeline | None:

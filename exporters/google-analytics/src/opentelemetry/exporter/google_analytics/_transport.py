@@ -12,26 +12,32 @@ A session passed in by the caller is used as given (``Session.send``): that is t
 
 The API secret travels in the query string, so it is kept out of everything this module logs
 or raises: messages are our own (status code, exception type, token name), never ``str(exc)``
-of a requests exception, and a filter masks ``api_secret=`` in urllib3's DEBUG lines.
+of a requests exception, and a filter masks ``api_secret=`` in urllib3's DEBUG lines
+(:mod:`._secrets`, installed when this module is imported). The retry policy is :mod:`._retry`.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
-import re
 import threading
 import time
 import weakref
-from collections.abc import Callable
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import requests
 import requests.adapters
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.exporter.google_analytics._endpoint import debug_endpoint
 from opentelemetry.exporter.google_analytics._log import log_per_window
+from opentelemetry.exporter.google_analytics._retry import (
+    _Retryable,
+    _ShuttingDown,
+    backoff_delay,
+    parse_retry_after,
+)
+from opentelemetry.exporter.google_analytics._secrets import mask_url, scrub
 from opentelemetry.exporter.google_analytics.tokens import Token
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type
 
@@ -40,154 +46,6 @@ _logger = logging.getLogger("opentelemetry.exporter.google_analytics")
 # Bound now, before any test patches the class (see the module's docstring).
 _HTTPAdapter = requests.adapters.HTTPAdapter
 _ADAPTER_SEND = requests.adapters.HTTPAdapter.send
-
-_SECRET_IN_TEXT = re.compile(r"(api_secret(?:=|%3D|'\s*:\s*'|\"\s*:\s*\"))[^&\s\"']*", re.IGNORECASE)
-# A query parameter of a URL in a log line: every value but the (public) measurement id is masked,
-# since a relay's endpoint may carry its own key (?key=..., ?token=...). No nested quantifiers:
-# each character is looked at a bounded number of times.
-_QUERY_VALUE = re.compile(r"([?&](?!measurement_id=)[^=&\s\"'#]{1,64}=)[^&\s\"'#]*", re.IGNORECASE)
-_USERINFO = re.compile(r"(//)[^/?#@\s\"']{1,256}@")
-
-
-def scrub(text: str) -> str:
-    """Mask every ``api_secret=...`` value, URL query value and URL user-info in ``text``."""
-    text = _SECRET_IN_TEXT.sub(r"\1***", text)
-    if "=" in text:
-        text = _QUERY_VALUE.sub(r"\1***", text)
-    if "@" in text:
-        text = _USERINFO.sub(r"\1***@", text)
-    return text
-
-
-def mask_url(url: object) -> str:
-    """``url`` as it may be printed or logged: user-info and query values (bar ``measurement_id``)
-    masked, e.g. ``https://***@relay.example/mp/collect?key=***``; ``***`` if it is not a string."""
-    if not isinstance(url, str):
-        return "***"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "***"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    query = "&".join(
-        part if part.partition("=")[0] == "measurement_id" or "=" not in part
-        else part.partition("=")[0] + "=***"
-        for part in parts.query.split("&")
-    ) if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-class _SecretFilter(logging.Filter):
-    """Masks API secrets in urllib3's log records (its DEBUG lines quote request URLs)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is urllib3's problem; let logging report it
-            return True
-        if "=" in message or "@" in message:
-            masked = scrub(message)
-            if masked != message:
-                record.msg = masked
-                record.args = ()
-        if record.exc_info and record.exc_info[1] is not None:
-            # Exception texts quote URLs too: keep a scrubbed rendering, drop the live exception.
-            record.exc_text = scrub(_FORMATTER.formatException(record.exc_info))
-            record.exc_info = None
-        elif record.exc_text:
-            record.exc_text = scrub(record.exc_text)
-        return True
-
-
-_FORMATTER = logging.Formatter()
-_SECRET_FILTER = _SecretFilter()
-# Filters apply to the logger a record is made on, not its children: name each one that logs URLs.
-_URLLIB3_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager",
-                    "urllib3.connection", "urllib3.response", "requests")
-
-
-def install_secret_filter() -> None:
-    """Put the secret filter on urllib3's loggers (idempotent)."""
-    for name in _URLLIB3_LOGGERS:
-        logger = logging.getLogger(name)
-        if _SECRET_FILTER not in logger.filters:
-            logger.addFilter(_SECRET_FILTER)
-
-
-install_secret_filter()
-
-
-class _Retryable(Exception):
-    """A retryable answer; ``retry_after`` in seconds when the server said so."""
-
-    def __init__(self, what: str, retry_after: float | None = None) -> None:
-        super().__init__(what)
-        self.what = what
-        self.retry_after = retry_after
-
-
-class _ShuttingDown(Exception):
-    pass
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
-
-
-def debug_endpoint(endpoint: str) -> str:
-    """The validation-server URL for a collect URL (``/mp/collect`` → ``/debug/mp/collect``)."""
-    parts = urlsplit(endpoint)
-    path = parts.path
-    if not path.startswith("/debug/"):
-        path = "/debug" + (path if path.startswith("/") else "/" + path)
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def endpoint_problem(endpoint: object) -> str | None:
-    """Why ``endpoint`` can't be a collect URL (a fixed, value-free text), or ``None``.
-
-    Not a ``str`` (a tuple from a trailing comma, bytes), empty, holding white space or control
-    characters, not http(s), or without a host: each one is a problem, never a reason to fall
-    back to Google's default host.
-    """
-    if not isinstance(endpoint, str):
-        return "not a URL string"
-    if not endpoint or not endpoint.isprintable() or any(c.isspace() for c in endpoint):
-        return "not a valid URL"
-    try:
-        parts = urlsplit(endpoint)
-        host = parts.hostname
-        _ = parts.port  # a malformed port raises only when read
-    except ValueError:
-        return "not a valid URL"
-    if parts.scheme not in {"http", "https"}:
-        return "not an http or https URL"
-    if not host:
-        return "a URL without a host"
-    return None
-
-
-def parse_endpoint(value: object) -> str:
-    """A collect URL setting, checked by :func:`endpoint_problem` (a settings parser)."""
-    problem = endpoint_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    assert isinstance(value, str)
-    return value
 
 
 class _Transport:
@@ -371,15 +229,8 @@ class _Transport:
 
     def _delay(self, exc: BaseException | None, attempt_number: int, deadline: float) -> float:
         """Seconds to wait after failed attempt ``attempt_number`` (1-based)."""
-        hinted = exc.retry_after if isinstance(exc, _Retryable) else None
-        if hinted is not None:
-            delay = hinted
-        else:
-            delay = min(self.BACKOFF_MAX, self.BACKOFF_INITIAL * (2 ** max(0, attempt_number - 1)))
-            delay += _jitter(self.BACKOFF_JITTER * delay)
-        # Never sleep past the total budget: the last attempt happens at the deadline.
-        remaining = deadline - time.monotonic()
-        return max(0.0, min(delay, remaining))
+        return backoff_delay(exc, attempt_number, deadline, initial=self.BACKOFF_INITIAL,
+                             maximum=self.BACKOFF_MAX, jitter=self.BACKOFF_JITTER)
 
     def _stop_at(self, deadline: float) -> bool:
         return self.shutdown_event.is_set() or time.monotonic() >= deadline
@@ -446,11 +297,3 @@ class _Transport:
         except _ShuttingDown:
             self._fail(token, "exporter shut down before delivery")
             return False
-
-
-def _jitter(span: float, _random: Callable[[], float] | None = None) -> float:
-    import random
-
-    return (_random or random.random)() * span
-
-

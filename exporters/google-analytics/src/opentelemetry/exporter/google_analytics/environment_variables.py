@@ -55,6 +55,17 @@ Default: ``true``.
 """
 DEFAULT_CELERY_EVENTS = True
 
+OTEL_EXPORTER_GA_AGGREGATE_CELERY_EVENTS = "OTEL_EXPORTER_GA_AGGREGATE_CELERY_EVENTS"
+"""
+.. envvar:: OTEL_EXPORTER_GA_AGGREGATE_CELERY_EVENTS
+
+Default for a token's ``aggregate_celery_events`` flag: instead of one ``celery_event`` per task
+run, one per (task, result) per :envvar:`OTEL_EXPORTER_GA_TASK_INTERVAL` and process, with the
+count as ``value`` (the metric exporter reads it from a task-run counter it is given). A value
+that can't be read turns aggregation on (it sends less), reported once. Default: ``false``.
+"""
+DEFAULT_AGGREGATE_CELERY_EVENTS = False
+
 OTEL_EXPORTER_GA_DAILY_STATS = "OTEL_EXPORTER_GA_DAILY_STATS"
 """
 .. envvar:: OTEL_EXPORTER_GA_DAILY_STATS
@@ -101,6 +112,15 @@ OTEL_EXPORTER_GA_STATS_INTERVAL = "OTEL_EXPORTER_GA_STATS_INTERVAL"
 Seconds between two sends of the daily statistics by the metric exporter. Default: ``86400``.
 """
 DEFAULT_STATS_INTERVAL = 86400.0
+
+OTEL_EXPORTER_GA_TASK_INTERVAL = "OTEL_EXPORTER_GA_TASK_INTERVAL"
+"""
+.. envvar:: OTEL_EXPORTER_GA_TASK_INTERVAL
+
+Seconds between two collections of the task-run counts for tokens that aggregate (and between
+two checks whether the daily statistics are due). Default: ``60``.
+"""
+DEFAULT_TASK_INTERVAL = 60.0
 
 OTEL_EXPORTER_GA_VALIDATE = "OTEL_EXPORTER_GA_VALIDATE"
 """

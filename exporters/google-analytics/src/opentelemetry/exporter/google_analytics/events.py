@@ -21,6 +21,9 @@ class GAEvent:
 
     ``stream`` names the token flag that admits the event; ``route`` is the route template a
     token's ``ignore_paths`` are matched against (``None``: no route, never ignored).
+    ``aggregate`` tells the two forms of task events apart: ``False`` for one run's event,
+    ``True`` for a count of runs; a token takes one form or the other (its
+    ``aggregate_celery_events`` flag). ``None``: any other event, either kind of token takes it.
     """
 
     name: str
@@ -28,6 +31,7 @@ class GAEvent:
     timestamp_micros: int
     stream: Stream
     route: str | None = None
+    aggregate: bool | None = None
 
     def to_json(self) -> dict[str, object]:
         """The event as the Measurement Protocol wants it."""

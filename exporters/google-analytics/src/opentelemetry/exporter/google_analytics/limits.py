@@ -14,26 +14,22 @@ Sources (checked 2026-11):
   https://developers.google.com/analytics/devguides/collection/protocol/ga4/validating-events .
 
 :func:`sanitize_event` makes an event fit (truncating values, dropping what cannot be fixed and
-counting it in a :class:`DropCounter`); :func:`validate_payload` checks a whole request body the
-way the validation server reports, independently, so tests and the demo can prove every hit valid.
+counting it in a :class:`DropCounter`). The test helpers' validator
+(:mod:`~opentelemetry.exporter.google_analytics.testing.validator`) reads the same sources on its
+own, so tests and the demo can prove every hit valid.
 """
 
 from __future__ import annotations
 
-import collections
-import json
-import logging
 import math
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache, partial
-from typing import Any, TypedDict
 
-from opentelemetry.exporter.google_analytics._log import log_per_window
+from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue
 
 __all__ = [
@@ -50,12 +46,9 @@ __all__ = [
     "RESERVED_PARAM_NAMES",
     "RESERVED_PREFIXES",
     "RESERVED_USER_PROPERTY_NAMES",
-    "DropCounter",
-    "ValidationMessage",
     "clean_text",
     "sanitize_event",
     "sanitize_user_properties",
-    "validate_payload",
 ]
 
 MAX_EVENTS_PER_REQUEST = 25
@@ -71,8 +64,9 @@ MAX_BODY_BYTES = 130_000
 MAX_EVENT_AGE_SECONDS = 72 * 3600
 """Events can be backdated up to 72 hours."""
 
-#: Names start with a letter, then letters, digits and underscores.
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Names start with a letter, then letters, digits and underscores (matched whole: ``$`` would
+#: let a trailing newline through).
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 #: Event names the Measurement Protocol refuses (reserved for automatically collected events).
 RESERVED_EVENT_NAMES = frozenset({
@@ -96,64 +90,6 @@ RESERVED_USER_PROPERTY_NAMES = frozenset({
     "first_open_after_install",
 })
 
-_CONSENT_VALUES = frozenset({"GRANTED", "DENIED"})
-
-
-class ValidationMessage(TypedDict):
-    """One entry of the validation server's ``validationMessages``, in Google's field names."""
-
-    fieldPath: str
-    description: str
-    validationCode: str
-
-
-# --- counting drops ------------------------------------------------------------------------------
-
-
-class DropCounter:
-    """Thread-safe count of what was dropped, by reason.
-
-    Each reason is logged once per window per process (``_log.LOG_WINDOW_SECONDS``).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: collections.Counter[str] = collections.Counter()
-
-    def add(self, reason: str, count: int = 1, *, log: bool = True) -> None:
-        """Count ``count`` drops for ``reason`` (a fixed, data-free string).
-
-        ``log=False`` when the caller has logged the cause already (a failed send): one message
-        per failure, not two.
-        """
-        with self._lock:
-            self._counts[reason] += count
-            total = self._counts[reason]
-        if not log:
-            return
-        log_per_window(
-            f"drop:{reason}",
-            logging.WARNING,
-            "Google Analytics exporter dropped data GA could not take: %s (%d so far in this "
-            "process; logged once per window)",
-            reason,
-            total,
-        )
-
-    def get(self, reason: str) -> int:
-        with self._lock:
-            return self._counts[reason]
-
-    def snapshot(self) -> dict[str, int]:
-        """All counts so far."""
-        with self._lock:
-            return dict(self._counts)
-
-    def total(self) -> int:
-        with self._lock:
-            return sum(self._counts.values())
-
-
 # --- names ---------------------------------------------------------------------------------------
 
 
@@ -168,7 +104,7 @@ def _str_name_problem(name: str, max_length: int, reserved: frozenset[str]) -> s
     # Cached: the same few names come by for every event.
     if name.startswith(RESERVED_PREFIXES) or name in reserved:
         return "NAME_RESERVED"
-    if len(name) > max_length or not NAME_PATTERN.match(name):
+    if len(name) > max_length or not NAME_PATTERN.fullmatch(name):
         return "NAME_INVALID"
     return None
 
@@ -314,122 +250,3 @@ class _NullCounter(DropCounter):
 
 
 _NULL_COUNTER = _NullCounter()
-
-
-# --- validating ----------------------------------------------------------------------------------
-
-
-def _msg(path: str, description: str, code: str) -> ValidationMessage:
-    return {"fieldPath": path, "description": description, "validationCode": code}
-
-
-def _check_value(path: str, value: object, max_length: int, out: list[ValidationMessage]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        out.append(_msg(path, f"Value at [{path}] must be a string or a number.", "VALUE_INVALID"))
-    elif isinstance(value, float) and not math.isfinite(value):
-        out.append(_msg(path, f"Value at [{path}] is not a finite number.", "VALUE_INVALID"))
-    elif isinstance(value, str) and len(value) > max_length:
-        out.append(_msg(path, f"Value at [{path}] is longer than {max_length} characters.",
-                        "VALUE_INVALID"))
-
-
-def _check_name(path: str, kind: str, name: object, problem: str | None,
-                out: list[ValidationMessage]) -> None:
-    if problem == "NAME_RESERVED":
-        out.append(_msg(path, f"{kind} [{name}] is reserved.", problem))
-    elif problem == "NAME_INVALID":
-        out.append(_msg(path, f"{kind} [{name}] is invalid. Names must start with an alphabetic "
-                              "character, hold only alphanumerics and underscores, and be short "
-                              "enough.", problem))
-
-
-def _check_timestamp(path: str, value: object, now: int, out: list[ValidationMessage]) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        out.append(_msg(path, f"Value at [{path}] must be an integer.", "VALUE_INVALID"))
-    elif now - value > MAX_EVENT_AGE_SECONDS * 1_000_000:
-        out.append(_msg(path, f"Timestamp at [{path}] is more than 72 hours in the past.",
-                        "VALUE_INVALID"))
-
-
-def _check_event(index: int, event: object, now: int, out: list[ValidationMessage]) -> None:
-    path = f"events[{index}]"
-    if not isinstance(event, Mapping):
-        out.append(_msg(path, f"Event at index: [{index}] is not an object.", "VALUE_INVALID"))
-        return
-    name = event.get("name")
-    if name is None:
-        out.append(_msg(path, f"Event at index: [{index}] has no name.", "VALUE_REQUIRED"))
-    else:
-        _check_name(path, f"Event at index: [{index}] has name", name, _event_name_problem(name), out)
-    if "timestamp_micros" in event:
-        _check_timestamp(f"{path}.timestamp_micros", event["timestamp_micros"], now, out)
-    params = event.get("params", {})
-    if not isinstance(params, Mapping):
-        out.append(_msg(f"{path}.params", "Params must be an object.", "VALUE_INVALID"))
-        return
-    if len(params) > MAX_PARAMS_PER_EVENT:
-        out.append(_msg(f"{path}.params", f"Event at index: [{index}] has more than "
-                        f"{MAX_PARAMS_PER_EVENT} params.", "EXCEEDED_MAX_ENTITIES"))
-    for pname, value in params.items():
-        ppath = f"{path}.params.{pname}"
-        _check_name(ppath, "Param name", pname, _param_name_problem(pname), out)
-        _check_value(ppath, value, MAX_PARAM_VALUE_LENGTH, out)
-
-
-def validate_payload(body: object, now_micros: int | None = None) -> list[ValidationMessage]:
-    """Check a request body against Google's published rules; ``[]`` when it is valid.
-
-    Messages use the validation server's format and codes (``NAME_INVALID``, ``NAME_RESERVED``,
-    ``VALUE_INVALID``, ``VALUE_REQUIRED``, ``EXCEEDED_MAX_ENTITIES``).
-    """
-    out: list[ValidationMessage] = []
-    now = now_micros if now_micros is not None else time.time_ns() // 1000
-    if not isinstance(body, Mapping):
-        return [_msg("", "The request body must be a JSON object.", "VALUE_INVALID")]
-    size = len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
-    if size >= MAX_BODY_BYTES:
-        out.append(_msg("", f"The post body must be smaller than {MAX_BODY_BYTES} bytes.",
-                        "VALUE_INVALID"))
-    client_id = body.get("client_id")
-    if not isinstance(client_id, str) or not client_id:
-        out.append(_msg("client_id", "client_id is required and must be a string.", "VALUE_REQUIRED"))
-    if "timestamp_micros" in body:
-        _check_timestamp("timestamp_micros", body["timestamp_micros"], now, out)
-    if "non_personalized_ads" in body and not isinstance(body["non_personalized_ads"], bool):
-        out.append(_msg("non_personalized_ads", "Must be a boolean.", "VALUE_INVALID"))
-    consent = body.get("consent", {})
-    if not isinstance(consent, Mapping):
-        out.append(_msg("consent", "Must be an object.", "VALUE_INVALID"))
-    else:
-        for key, value in consent.items():
-            if key not in {"ad_user_data", "ad_personalization"} or value not in _CONSENT_VALUES:
-                out.append(_msg(f"consent.{key}", "Consent fields are ad_user_data and "
-                                "ad_personalization, GRANTED or DENIED.", "VALUE_INVALID"))
-    properties = body.get("user_properties", {})
-    if not isinstance(properties, Mapping):
-        out.append(_msg("user_properties", "Must be an object.", "VALUE_INVALID"))
-    else:
-        if len(properties) > MAX_USER_PROPERTIES:
-            out.append(_msg("user_properties", f"More than {MAX_USER_PROPERTIES} user properties.",
-                            "EXCEEDED_MAX_ENTITIES"))
-        for name, prop in properties.items():
-            path = f"user_properties.{name}"
-            _check_name(path, "User property name", name, _user_property_name_problem(name), out)
-            if not isinstance(prop, Mapping) or "value" not in prop:
-                out.append(_msg(path, "A user property is an object with a value.", "VALUE_REQUIRED"))
-            else:
-                _check_value(f"{path}.value", prop["value"], MAX_USER_PROPERTY_VALUE_LENGTH, out)
-    events = body.get("events")
-    if not isinstance(events, list) or not events:
-        out.append(_msg("events", "At least one event is required.", "VALUE_REQUIRED"))
-        return out
-    if len(events) > MAX_EVENTS_PER_REQUEST:
-        out.append(_msg("events", f"A request can have at most {MAX_EVENTS_PER_REQUEST} events.",
-                        "EXCEEDED_MAX_ENTITIES"))
-    for index, event in enumerate(events):
-        _check_event(index, event, now, out)
-    return out
-
-
-def _body_size(body: Any) -> int:
-    return len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())

@@ -203,7 +203,8 @@ def _celery_event(span: ReadableSpan, attrs: Mapping[str, Any]) -> GAEvent | Non
         "value": value,
     }
     _realtime(params, span, timestamp)
-    return GAEvent(CELERY_EVENT, params, timestamp, "celery_events")
+    # One run's event: a token that takes task counts instead (aggregate_celery_events) skips it.
+    return GAEvent(CELERY_EVENT, params, timestamp, "celery_events", aggregate=False)
 
 
 def _custom_event(span: ReadableSpan, attrs: Mapping[str, Any], name: Any) -> GAEvent | None:

@@ -1,4 +1,13 @@
-"""The metric exporter: the daily install statistics, once per interval per install."""
+"""The metric exporter: the daily install statistics once per interval per install, and counts.
+
+Counts (:mod:`.counts`: task runs, for tokens with ``aggregate_celery_events``) go out every
+:envvar:`OTEL_EXPORTER_GA_TASK_INTERVAL`, the daily stats when the lease grants a send. One reader
+does both: it collects every interval while a token takes counts (else only when the lease says
+a send is due, as before), and in a collection the lease doesn't call due the expensive stats
+callbacks (wrapped by :func:`.counts.observe_when_due`) observe nothing. A second reader would
+collect every instrument again, stats callbacks included; a second provider would hide the
+counter from the OTLP reader. The lease is asked and taken exactly as before.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +15,9 @@ import logging
 import math
 import os
 import threading
-import time
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import requests
 from opentelemetry.exporter.google_analytics import environment_variables as env
@@ -22,6 +30,12 @@ from opentelemetry.exporter.google_analytics._pipeline import (
     _Pipeline,
     build_pipeline,
 )
+from opentelemetry.exporter.google_analytics.counts import (
+    CountRule,
+    counts_only_collection,
+    counts_to_events,
+)
+from opentelemetry.exporter.google_analytics.leases import InProcessLease, SendLease
 from opentelemetry.exporter.google_analytics.mapping import metrics_to_events
 from opentelemetry.exporter.google_analytics.settings import parse_positive_float, resolve
 from opentelemetry.exporter.google_analytics.tokens import Token
@@ -50,51 +64,9 @@ __all__ = [
 
 _logger = logging.getLogger("opentelemetry.exporter.google_analytics")
 
-#: How often :class:`GoogleAnalyticsMetricReader` asks the lease whether a send is due.
-DEFAULT_CHECK_INTERVAL_MILLIS = 60_000
-
-
-@runtime_checkable
-class SendLease(Protocol):
-    """Decides who sends the daily stats, and when (one send per interval per install)."""
-
-    def due(self) -> bool:
-        """Cheap check: could a send happen now? (No side effects.)"""
-
-    def acquire(self) -> bool:
-        """Atomically take the right to send now; ``False`` when not due or taken elsewhere."""
-
-    def release(self) -> None:
-        """Give the right back after a failed send, so that another attempt can happen soon."""
-
-
-class InProcessLease:
-    """A lease held in this process only: due at start, then once per ``interval`` seconds.
-
-    Good for one process; an install with several processes or hosts needs a shared lease (the
-    ``otel_aa`` distro provides one over Django's cache and database).
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._next_due = time.monotonic()
-        self._previous_due = self._next_due
-
-    def due(self) -> bool:
-        return time.monotonic() >= self._next_due
-
-    def acquire(self) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if now < self._next_due:
-                return False
-            self._previous_due, self._next_due = self._next_due, now + self.interval
-            return True
-
-    def release(self) -> None:
-        with self._lock:
-            self._next_due = self._previous_due
+#: How often :class:`GoogleAnalyticsMetricReader` asks the lease whether a send is due (and
+#: collects counts), when neither the argument nor :envvar:`OTEL_EXPORTER_GA_TASK_INTERVAL` says.
+DEFAULT_CHECK_INTERVAL_MILLIS = int(env.DEFAULT_TASK_INTERVAL * 1000)
 
 
 class GoogleAnalyticsMetricExporter(MetricExporter):
@@ -102,7 +74,9 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
 
     Takes the span exporter's arguments, plus ``stats_interval`` (seconds between sends; else
     ``OTEL_EXPORTER_GA_STATS_INTERVAL``, default one day) and ``lease`` (default
-    :class:`InProcessLease`). Other metrics are ignored.
+    :class:`InProcessLease`), and ``count_rules`` (counter name → :class:`.counts.CountRule`:
+    the counters sent as counts to tokens with ``aggregate_celery_events``, DELTA temporality).
+    Other metrics are ignored.
     """
 
     def __init__(
@@ -124,12 +98,15 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
         delivery_observer: DeliveryObserver | None = None,
         stats_interval: float | None = None,
         lease: SendLease | None = None,
+        count_rules: Mapping[str, CountRule] | None = None,
     ) -> None:
         cumulative = AggregationTemporality.CUMULATIVE
-        super().__init__(preferred_temporality={
-            kind: cumulative for kind in (Counter, UpDownCounter, Histogram, ObservableCounter,
-                                          ObservableUpDownCounter, ObservableGauge)
-        })
+        kinds = (UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge)
+        temporality: dict[type, AggregationTemporality] = {kind: cumulative for kind in kinds}
+        # Each process sends what it counted since its last send: counts from many add up.
+        temporality[Counter] = AggregationTemporality.DELTA
+        super().__init__(preferred_temporality=temporality)
+        self.count_rules: Mapping[str, CountRule] = dict(count_rules or {})
         self._pipeline: _Pipeline | None = build_pipeline(dict(
             tokens=tokens, measurement_id=measurement_id, api_secret=api_secret,
             page_views=page_views, celery_events=celery_events, daily_stats=daily_stats,
@@ -153,6 +130,18 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
         """The valid tokens this exporter sends to."""
         return list(self._pipeline.tokens) if self._pipeline else []
 
+    @property
+    def takes_counts(self) -> bool:
+        """Whether a token takes counts now (so the reader collects every interval)."""
+        if not self.count_rules or self._shutdown:
+            return False
+        return any(t.celery_events and t.aggregate_celery_events for t in self.tokens)
+
+    @property
+    def takes_stats(self) -> bool:
+        """Whether a token takes the daily stats now (else the lease is not even asked)."""
+        return not self._shutdown and any(t.daily_stats for t in self.tokens)
+
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000,
                **kwargs: Any) -> MetricExportResult:
         if self._shutdown:
@@ -164,15 +153,19 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
             tokens = pipeline.tokens
             if not tokens:
                 return MetricExportResult.SUCCESS
+            counts = [e for e in pipeline.sanitize(counts_to_events(metrics_data, self.count_rules))
+                      if any(t.admits(e) for t in tokens)]
+            ok = pipeline.deliver(counts, tokens) if counts else True
             events = pipeline.sanitize(metrics_to_events(metrics_data))
-            # No stats in this collection (another reader's metrics, or none yet): keep the lease.
+            # No stats in this collection (a counts-only one, or none yet): keep the lease.
             if not events or not any(t.admits(e) for t in tokens for e in events):
-                return MetricExportResult.SUCCESS
+                return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
             if not self.lease.acquire():
-                return MetricExportResult.SUCCESS
-            ok = pipeline.deliver(events, tokens)
-            if not ok:
+                return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
+            stats_ok = pipeline.deliver(events, tokens)
+            if not stats_ok:
                 self.lease.release()
+            ok = ok and stats_ok
         except Exception as exc:
             log_per_window(f"metric-export:{type(exc).__name__}", logging.ERROR,
                            "Google Analytics metric export failed unexpectedly (%s)",
@@ -191,11 +184,13 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
 
 
 class GoogleAnalyticsMetricReader(PeriodicExportingMetricReader):
-    """A periodic reader that collects only when the exporter's lease says a send is due.
+    """A periodic reader that collects when the lease says a send is due, or counts are wanted.
 
     The daily-stats gauges count rows in the database; this keeps those queries to the rare
     moments a send can happen. It asks the lease every ``export_interval_millis`` (default
-    60 s), so the first send happens soon after start. ``force_flush()`` collects regardless.
+    :envvar:`OTEL_EXPORTER_GA_TASK_INTERVAL`, 60 s), so the first send happens soon after start;
+    while a token takes counts it collects at each of those checks, counts only unless due
+    (see the module's docstring). ``force_flush()`` collects everything regardless.
     """
 
     def __init__(
@@ -207,8 +202,17 @@ class GoogleAnalyticsMetricReader(PeriodicExportingMetricReader):
         # The base class's own timer is off (infinite interval): ours asks the lease first.
         super().__init__(exporter, math.inf, export_timeout_millis)
         self._ga_exporter = exporter
-        interval = export_interval_millis if export_interval_millis else DEFAULT_CHECK_INTERVAL_MILLIS
-        self._check_seconds = interval / 1e3
+        #: Whether a token took counts at the last look (start, then every check): an app's
+        #: counting hook may read it to skip the work when nobody takes counts.
+        self.counts_wanted = False
+        if export_interval_millis:
+            self._check_seconds = export_interval_millis / 1e3
+        else:
+            try:
+                self._check_seconds = float(resolve(env.OTEL_EXPORTER_GA_TASK_INTERVAL, None,
+                                                    env.DEFAULT_TASK_INTERVAL, parse_positive_float))
+            except Exception:  # resolve reports bad values itself; this is belt and braces
+                self._check_seconds = env.DEFAULT_TASK_INTERVAL
         self._stop_checking = threading.Event()
         self._checker = self._start_checker()
         if hasattr(os, "register_at_fork"):
@@ -232,15 +236,28 @@ class GoogleAnalyticsMetricReader(PeriodicExportingMetricReader):
             self._checker = self._start_checker()
 
     def _check_loop(self) -> None:
+        self._look_for_counts()
         while not self._stop_checking.wait(self._check_seconds):
             self.collect_if_due()
 
-    def collect_if_due(self) -> bool:
-        """Collect (and so export) when the lease says a send is due; return whether it did."""
+    def _look_for_counts(self) -> bool:
         try:
-            if not self._ga_exporter.lease.due():
+            self.counts_wanted = self._ga_exporter.takes_counts
+        except Exception:  # a token source that fails: no counting until it answers
+            self.counts_wanted = False
+        return self.counts_wanted
+
+    def collect_if_due(self) -> bool:
+        """Collect (and so export) when the lease says a send is due, or counts only when a
+        token takes counts; return whether it collected. Also the flush at exit and fork."""
+        try:
+            # No token takes the stats: their lease would stay due, and the gauges would count
+            # rows at every check for nothing.
+            due = self._ga_exporter.takes_stats and self._ga_exporter.lease.due()
+            if not self._look_for_counts() and not due:
                 return False
-            self.collect(timeout_millis=self._export_timeout_millis)
+            with counts_only_collection(not due):
+                self.collect(timeout_millis=self._export_timeout_millis)
         except Exception as exc:
             log_per_window(f"metric-collect:{type(exc).__name__}", logging.WARNING,
                            "Google Analytics exporter: collecting the daily stats failed (%s)",

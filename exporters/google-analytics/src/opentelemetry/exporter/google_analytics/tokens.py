@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opentelemetry.exporter.google_analytics import environment_variables as env
@@ -35,9 +35,10 @@ _MEASUREMENT_ID = re.compile(r"^G-[A-Z0-9]{4,20}$", re.IGNORECASE)
 _ID_SHAPED = re.compile(r"^(?:G-[A-Z0-9_.-]{1,30}|[A-Z]{1,3}-[A-Z0-9]{1,12})$", re.IGNORECASE)
 _KNOWN_KEYS = frozenset(
     {"name", "measurement_id", "api_secret", "page_views", "celery_events", "daily_stats",
-     "ignore_paths"}
+     "ignore_paths", "aggregate_celery_events"}
 )
 _FLAGS = ("page_views", "celery_events", "daily_stats")
+_AGGREGATE = "aggregate_celery_events"
 
 
 def mask_secret(secret: object) -> str:
@@ -61,18 +62,24 @@ class Token:
     celery_events: bool = True
     daily_stats: bool = True
     ignore_paths: tuple[re.Pattern[str], ...] = ()
+    #: Task events as counts per (task, result) and interval instead of one per run.
+    aggregate_celery_events: bool = False
 
     def __repr__(self) -> str:
         return (
             f"Token(name={self.name!r}, measurement_id={self.measurement_id!r}, "
             f"api_secret={mask_secret(self.api_secret)!r}, page_views={self.page_views}, "
             f"celery_events={self.celery_events}, daily_stats={self.daily_stats}, "
-            f"ignore_paths={tuple(p.pattern for p in self.ignore_paths)!r})"
+            f"ignore_paths={tuple(p.pattern for p in self.ignore_paths)!r}"
+            f"{', aggregate_celery_events=True' if self.aggregate_celery_events else ''})"
         )
 
     def admits(self, event: GAEvent) -> bool:
-        """Whether ``event`` goes to this token: its stream flag is on and no ignore rule matches."""
+        """Whether ``event`` goes to this token: its stream flag is on, it is of the form of task
+        events the token takes (per run or counts), and no ignore rule matches."""
         if not getattr(self, event.stream):
+            return False
+        if event.aggregate is not None and event.aggregate is not self.aggregate_celery_events:
             return False
         route = event.route
         return route is None or not any(p.search(route) for p in self.ignore_paths)
@@ -138,8 +145,7 @@ def _build(
     if isinstance(raw, Token):
         if not shared_paths:
             return raw
-        return Token(raw.name, raw.measurement_id, raw.api_secret, raw.page_views,
-                     raw.celery_events, raw.daily_stats, raw.ignore_paths + shared_paths)
+        return replace(raw, ignore_paths=raw.ignore_paths + shared_paths)
     if not isinstance(raw, Mapping):
         raise _TokenError("is not an object")
     measurement_id = raw.get("measurement_id")
@@ -165,17 +171,20 @@ def _build(
     if not isinstance(secret, str) or not secret.strip():
         raise _TokenError(f"has no api_secret (got {mask_secret(secret)})")
     flags = dict(defaults)
-    for flag in _FLAGS:
+    for flag in (*_FLAGS, _AGGREGATE):
         if flag in raw and raw[flag] is not None:
             try:
                 flags[flag] = parse_bool(raw[flag])
             except ValueError:
-                # Fails closed: the token keeps its other streams, this one is off.
-                flags[flag] = False
+                # Fails closed: the token keeps its other streams, this one is off; task events
+                # become counts (that sends less than one event per run).
+                flags[flag] = flag == _AGGREGATE
                 log_once(f"token-flag:{label}:{flag}", logging.ERROR,
                          "Google Analytics exporter: %s: token %s has a %s flag that is not true or "
-                         "false; that stream is off for this token until it is fixed",
-                         env.OTEL_EXPORTER_GA_TOKENS, label, flag)
+                         "false; %s for this token until it is fixed",
+                         env.OTEL_EXPORTER_GA_TOKENS, label, flag,
+                         "task events are sent as counts" if flag == _AGGREGATE else
+                         "that stream is off")
     paths = raw.get("ignore_paths") or ()
     if isinstance(paths, str) or not isinstance(paths, Sequence) or \
             not all(isinstance(p, str) for p in paths):
@@ -199,6 +208,7 @@ def _build(
         celery_events=flags["celery_events"],
         daily_stats=flags["daily_stats"],
         ignore_paths=_compile(paths, "the token") + shared_paths,
+        aggregate_celery_events=flags[_AGGREGATE],
     )
 
 
@@ -240,6 +250,7 @@ def load_tokens(
     celery_events: bool | None = None,
     daily_stats: bool | None = None,
     ignore_paths: Sequence[str] | str | None = None,
+    aggregate_celery_events: bool | None = None,
 ) -> list[Token]:
     """Return the valid tokens from the arguments, else from the settings. Never raises.
 
@@ -248,7 +259,7 @@ def load_tokens(
     and friends; ``ignore_paths`` (else ``OTEL_EXPORTER_GA_IGNORE_PATHS``) applies to every token.
     """
     return load_tokens_report(tokens, measurement_id, api_secret, page_views, celery_events,
-                              daily_stats, ignore_paths).tokens
+                              daily_stats, ignore_paths, aggregate_celery_events).tokens
 
 
 def load_tokens_report(
@@ -259,6 +270,7 @@ def load_tokens_report(
     celery_events: bool | None = None,
     daily_stats: bool | None = None,
     ignore_paths: Sequence[str] | str | None = None,
+    aggregate_celery_events: bool | None = None,
 ) -> TokensReport:
     """:func:`load_tokens`, with every skipped token as data (for commands and checks to show).
 
@@ -274,6 +286,10 @@ def load_tokens_report(
                                                   env.DEFAULT_CELERY_EVENTS, parse_bool, False, off)),
         "daily_stats": bool(resolve_fail_closed(env.OTEL_EXPORTER_GA_DAILY_STATS, daily_stats,
                                                 env.DEFAULT_DAILY_STATS, parse_bool, False, off)),
+        _AGGREGATE: bool(resolve_fail_closed(
+            env.OTEL_EXPORTER_GA_AGGREGATE_CELERY_EVENTS, aggregate_celery_events,
+            env.DEFAULT_AGGREGATE_CELERY_EVENTS, parse_bool, True,
+            "task events are sent as counts until it is fixed")),
     }
     paths_setting = env.OTEL_EXPORTER_GA_IGNORE_PATHS
     try:

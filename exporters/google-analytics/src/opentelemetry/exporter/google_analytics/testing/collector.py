@@ -1,7 +1,7 @@
 """A Measurement Protocol server on 127.0.0.1, for tests and the demo.
 
 :class:`GACollector` plays GA: it records every request, validates each hit with
-:func:`~.limits.validate_payload`, answers ``/debug/mp/collect`` with ``validationMessages`` in
+:func:`~.validator.validate_payload`, answers ``/debug/mp/collect`` with ``validationMessages`` in
 Google's format, answers ``204`` on ``/mp/collect`` as Google does, and fails on demand
 (``fail_next``, ``delay_next``, ``reset_next``, ``garbage_next``). It binds 127.0.0.1 only::
 
@@ -26,11 +26,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from opentelemetry.exporter.google_analytics.limits import (
-    MAX_BODY_BYTES,
-    ValidationMessage,
-    validate_payload,
-)
+from opentelemetry.exporter.google_analytics.testing.validator import ValidationMessage, _validate_hit
 
 __all__ = ["GACollector", "Hit"]
 
@@ -111,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, b"")
             return
         if collector.validate:
-            hit.validation = _validate(body, raw)
+            hit.validation = _validate_hit(body, raw)
         if fault is not None and fault.kind == "garbage":
             hit.status = 200
             collector._record(hit)
@@ -150,16 +146,6 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with contextlib.suppress(OSError):  # the socket was reset or the client went away
             super().finish()
-
-
-def _validate(body: Any, raw: bytes) -> list[ValidationMessage]:
-    if body is None:
-        return [{"fieldPath": "", "description": "The body is not JSON.", "validationCode": "VALUE_INVALID"}]
-    messages = validate_payload(body)
-    if len(raw) >= MAX_BODY_BYTES and not messages:
-        messages = [{"fieldPath": "", "description": "The post body is too large.",
-                     "validationCode": "VALUE_INVALID"}]
-    return messages
 
 
 class _Server(ThreadingHTTPServer):
@@ -238,7 +224,7 @@ class GACollector:
 
     @property
     def invalid(self) -> list[Hit]:
-        """Accepted hits that :func:`~.limits.validate_payload` finds fault with."""
+        """Accepted hits that :func:`~.validator.validate_payload` finds fault with."""
         return [h for h in self.hits + self.debug_hits if h.validation]
 
     def events(self, name: str | None = None, measurement_id: str | None = None) -> list[dict[str, Any]]:
