@@ -17,15 +17,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+# The exporter's own checks (its default mapping applies them too): one definition of "code".
+from opentelemetry.exporter.google_analytics.mapping import RESULT_PLACEHOLDER as PLACEHOLDER
+from opentelemetry.exporter.google_analytics.mapping import int64_or_one, is_code_name
+
 __all__ = ["PLACEHOLDER", "exception_name", "int64_or_one", "is_code_name", "site_language"]
-
-#: Sent instead of a class or task name that isn't code (a class made at run time, an odd name).
-PLACEHOLDER = "Error"
-
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-# A dotted name longer than this is not a class or module path anyone writes.
-_MAX_NAME = 200
 
 
 def site_language(header: Any) -> str | None:
@@ -53,13 +49,6 @@ def site_language(header: Any) -> str | None:
         if found in offered:
             return str(found)
     return None
-
-
-def is_code_name(name: Any) -> bool:
-    """Whether ``name`` is a dotted path of ASCII Python identifiers (``pkg.mod.func``)."""
-    if not isinstance(name, str) or not name or len(name) > _MAX_NAME or not name.isascii():
-        return False
-    return all(part.isidentifier() for part in name.split("."))
 
 
 def exception_name(exception: BaseException | None) -> str:
@@ -102,11 +91,3 @@ def _wrapped_name(wrapper: BaseException) -> str:
             and found.__module__ == module_name:
         return str(name)
     return PLACEHOLDER
-
-
-def int64_or_one(value: Any) -> int:
-    """``value`` if it is an ``int`` (not a ``bool``) within int64, else 1."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        return 1
-    plain = int.__index__(value)  # an int subclass's own __int__ or comparisons are not asked
-    return plain if INT64_MIN <= plain <= INT64_MAX else 1

@@ -23,6 +23,8 @@ __all__ = [
     "RESULT_PLACEHOLDER",
     "SESSION_WINDOW_SECONDS",
     "TASK_PLACEHOLDER",
+    "int64_or_one",
+    "is_code_name",
     "metrics_to_events",
     "route_template",
     "session_id",
@@ -156,20 +158,23 @@ def _exception_class(span: ReadableSpan) -> str:
     return RESULT_PLACEHOLDER
 
 
-def _is_code_name(name: object) -> bool:
-    # A dotted path of ASCII identifiers: what a class or a function in a module is named.
+def is_code_name(name: object) -> bool:
+    """Whether ``name`` is a dotted path of ASCII Python identifiers (``pkg.mod.func``), as a
+    class or a function in a module is named; a longer one than 200 characters is not."""
     return isinstance(name, str) and 0 < len(name) <= 200 and name.isascii() and \
         all(part.isidentifier() for part in name.split("."))
 
 
 def _code_or(name: object, placeholder: str) -> str:
-    return name if isinstance(name, str) and _is_code_name(name) else placeholder
+    return name if isinstance(name, str) and is_code_name(name) else placeholder
 
 
-def _int64_or_one(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
-        return int(value)
-    return 1
+def int64_or_one(value: object) -> int:
+    """``value`` if it is an ``int`` (not a ``bool``) within int64 (what OTLP and GA carry), else 1."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return 1
+    plain = int.__index__(value)  # an int subclass's own __int__ or comparisons are not asked
+    return plain if -(2**63) <= plain < 2**63 else 1
 
 
 def _celery_event(span: ReadableSpan, attrs: Mapping[str, Any]) -> GAEvent | None:
@@ -187,13 +192,13 @@ def _celery_event(span: ReadableSpan, attrs: Mapping[str, Any]) -> GAEvent | Non
         return None
     # Code or a placeholder, whoever set the attributes: a task name that isn't a dotted path
     # of identifiers, a result that isn't a class name, an int beyond int64.
-    namespace, task = split_task_name(task_name) if _is_code_name(task_name) else \
+    namespace, task = split_task_name(task_name) if is_code_name(task_name) else \
         (TASK_PLACEHOLDER, TASK_PLACEHOLDER)
     if not isinstance(result, str) or not result:
         failed = span.status is not None and span.status.status_code is StatusCode.ERROR
         result = _exception_class(span) if failed else "Success"
     result = _code_or(result, RESULT_PLACEHOLDER)
-    value = _int64_or_one(attrs.get(attr.GA_TASK_VALUE))
+    value = int64_or_one(attrs.get(attr.GA_TASK_VALUE))
     timestamp = _timestamp_micros(span)
     params: dict[str, ParamValue] = {
         "namespace": namespace,
