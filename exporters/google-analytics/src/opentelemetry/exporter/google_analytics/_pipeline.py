@@ -64,7 +64,9 @@ class _Pipeline:
         token_source: TokenSource | None = None,
         delivery_observer: DeliveryObserver | None = None,
     ) -> None:
-        self._observer = delivery_observer
+        # Wrapped once: whatever the observer raises is logged and never breaks an export.
+        self._on_delivery = guarded(delivery_observer.on_delivery) \
+            if delivery_observer is not None else None
         self.drops = drop_counter(delivery_observer)
         self._token_args = (tokens, measurement_id, api_secret, page_views, celery_events,
                             daily_stats, ignore_paths)
@@ -138,9 +140,9 @@ class _Pipeline:
         return f"tokens={self.tokens!r}, transport={self.transport!r}"
 
     def _observe(self, token: Token, body: bytes, sent: bool) -> None:
-        if self._observer is not None:
+        if self._on_delivery is not None:
             reason = None if sent else (self.transport.last_error or "not delivered")
-            guarded(self._observer.on_delivery)(token, body, "sent" if sent else "failed", reason)
+            self._on_delivery(token, body, "sent" if sent else "failed", reason)
 
     # --- identity, evaluated on the export thread and cached ------------------------------------
 
