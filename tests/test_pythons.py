@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RANGE = [(3, 10), (3, 11), (3, 12), (3, 13), (3, 14)]
-TESTS = ["tests/exporter", "tests/distro/test_units.py", "tests/distro/test_lean.py",
+TESTS = ["exporters/google-analytics/tests", "tests/distro/test_units.py", "tests/distro/test_lean.py",
          "tests/distro/test_hostile_fixes.py"]
 REQUIREMENTS = ["pytest>=8.3", "pytest-django>=4.9", "pytest-timeout>=2.3", "hypothesis>=6.100", "redis>=5.2"]
 

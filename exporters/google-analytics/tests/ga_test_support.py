@@ -36,7 +36,7 @@ class SpanFactory:
         self.memory = InMemorySpanExporter()
         self.provider = TracerProvider()
         self.provider.add_span_processor(SimpleSpanProcessor(self.memory))
-        self.tracer = self.provider.get_tracer("tests.exporter")
+        self.tracer = self.provider.get_tracer("exporter-tests")
 
     def make(self, name: str = "GET character/<int:character_id>/", kind: SpanKind = SpanKind.SERVER,
              attributes: dict[str, Any] | None = None, error: BaseException | None = None) -> ReadableSpan:
