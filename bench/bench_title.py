@@ -41,7 +41,7 @@ from django.urls import resolve  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
 
-from otel_aa import hooks, titles  # noqa: E402
+from otel_aa import config, django_hook, titles  # noqa: E402
 
 BENIGN = "Dashboard - Alliance Auth"
 CRAFTED = "a" * 4000 + "@"  # within the 4 KiB the html mode reads
@@ -65,7 +65,7 @@ def _hook_call(title: str) -> Callable[[], None]:
         visitor[0] += 1
         request.META["REMOTE_ADDR"] = f"10.0.{visitor[0] // 250 % 250}.{visitor[0] % 250}"
         span = tracer.start_span("GET", kind=SpanKind.SERVER)
-        hooks.django_response_hook(span, request, response)
+        django_hook.django_response_hook(span, request, response)
         span.end()
 
     return call
@@ -91,6 +91,7 @@ def main() -> None:
     rows: list[tuple[str, float, float]] = []
     for mode in ("view_name", "html"):
         os.environ["OTEL_AA_PAGE_TITLE"] = mode
+        config.reload()  # settings are resolved once, as at start-up
         titles._SEEN.clear()
         benign, crafted = _hook_call(BENIGN), _hook_call(CRAFTED)
         rows.append((f"response hook, OTEL_AA_PAGE_TITLE={mode}", *_interleaved(benign, crafted, args)))

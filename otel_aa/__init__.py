@@ -55,6 +55,7 @@ is on.
 from __future__ import annotations
 
 from opentelemetry import trace
+from opentelemetry.exporter.google_analytics import attributes as attr
 from opentelemetry.trace import SpanKind
 
 from otel_aa._guard import guarded
@@ -120,14 +121,15 @@ def analytics_event(
     if not _state["started"]:
         _check_started()
     stream = "daily_stats" if event_type == "Stats" else "celery_events"
+    param = attr.GA_EVENT_PARAM_PREFIX
     attributes: dict[str, str | int] = {
-        "ga.event.name": "celery_event",
-        "ga.event.stream": stream,
-        "ga.event.param.namespace": str(namespace),
-        "ga.event.param.task": str(task),
-        "ga.event.param.label": str(label),
-        "ga.event.param.result": str(result),
-        "ga.event.param.value": value if isinstance(value, int) and not isinstance(value, bool) else 1,
+        attr.GA_EVENT_NAME: "celery_event",
+        attr.GA_EVENT_STREAM: stream,
+        param + "namespace": str(namespace),
+        param + "task": str(task),
+        param + "label": str(label),
+        param + "result": str(result),
+        param + "value": value if isinstance(value, int) and not isinstance(value, bool) else 1,
     }
     # The attributes go in at start so the sampler sees ga.event.name (see otel_aa.sampling).
     span = _tracer.start_span("celery_event", kind=SpanKind.INTERNAL, attributes=attributes)

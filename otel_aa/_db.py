@@ -22,6 +22,7 @@ outside shared-cache mode the pragma changes nothing.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,12 +97,12 @@ def may_read(alias: str = "default") -> bool:
 
 
 def _test_environment() -> bool:
-    # Set by django.test.utils.setup_test_environment(), which test runners call first.
-    try:
-        from django.test.utils import _TestState
-    except ImportError:
-        return False
-    return hasattr(_TestState, "saved_data")
+    # Set by django.test.utils.setup_test_environment(), which test runners call first, so the
+    # module is imported already wherever it is set. Never imported here: this runs on export
+    # threads, and a process forked (a Celery prefork child) while one of them held the import's
+    # module lock would inherit it held and wait on it for ever.
+    utils = sys.modules.get("django.test.utils")
+    return hasattr(getattr(utils, "_TestState", None), "saved_data")
 
 
 def _note_host_use(alias: str = "default") -> None:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from opentelemetry.exporter.google_analytics import _log
 
 _logger = logging.getLogger("otel_aa")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 _listeners: list[Callable[[BaseException], None]] = []
-_reported: set[str] = set()
-_lock = threading.Lock()
 
 
 def _add_listener(listener: Callable[[BaseException], None]) -> None:
@@ -33,12 +32,9 @@ def _remove_listener(listener: Callable[[BaseException], None]) -> None:
 
 
 def log_once(key: str, level: int, msg: str, *args: object, logger: logging.Logger = _logger) -> None:
-    """Log ``msg`` to ``logger`` the first time ``key`` is seen in this process."""
-    with _lock:
-        if key in _reported:
-            return
-        _reported.add(key)
-    logger.log(level, msg, *args)
+    """Log ``msg`` to ``logger`` the first time ``key`` is seen in this process (the exporter's
+    rate-limited logging, :mod:`opentelemetry.exporter.google_analytics._log`, keeps the keys)."""
+    _log.log_once(f"otel_aa:{key}", level, msg, *args, logger=logger)
 
 
 def report(where: str, exc: BaseException) -> None:

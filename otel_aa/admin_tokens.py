@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from opentelemetry.exporter.google_analytics.tokens import Token
+from opentelemetry.exporter.google_analytics.tokens import Token, parse_token
 
 from otel_aa._guard import log_once
 
-__all__ = ["AA_TEAM_MEASUREMENT_ID", "CACHE_SECONDS", "announce_change", "invalidate", "parse_paths",
-           "token_source"]
+__all__ = ["AA_TEAM_MEASUREMENT_ID", "CACHE_SECONDS", "aa_stats_tokens", "announce_change", "invalidate",
+           "parse_paths", "token_source"]
 
 _logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def parse_paths(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-def _compile(text: str, where: str) -> tuple[tuple[re.Pattern[str], ...], bool]:
+def _compile(text: str, where: str) -> tuple[tuple[str, ...], bool]:
     """The compiled rules, and whether all compiled (the admin form rejects bad ones already)."""
     compiled = []
     for pattern in parse_paths(text):
@@ -67,7 +67,7 @@ def _compile(text: str, where: str) -> tuple[tuple[re.Pattern[str], ...], bool]:
                      "otel-aa: %s has an ignore path that is not a regular expression; its page "
                      "views are off until it is fixed", where, logger=_logger)
             return (), False
-    return tuple(compiled), True
+    return tuple(p.pattern for p in compiled), True
 
 
 def _apps_ready() -> bool:
@@ -90,7 +90,7 @@ def aa_tokens() -> list[Token]:
     rows = list(models.AnalyticsTokens.objects.filter(type=_AA_GA4).order_by("pk"))
     switches = {s.aa_token_id: s for s in
                 AATokenSwitches.objects.filter(aa_token_id__in=[r.pk for r in rows])}
-    tokens = []
+    tokens: list[Token] = []
     for row in rows:
         if not row.token or not row.secret:
             log_once(f"admin-tokens:aa-{row.pk}", logging.WARNING,
@@ -98,14 +98,25 @@ def aa_tokens() -> list[Token]:
                      "skipped", row.pk, logger=_logger)
             continue
         switch = switches.get(row.pk)
-        paths, paths_ok = _compile(switch.ignore_paths if switch else "", f"analytics token #{row.pk}")
-        tokens.append(Token(
-            name=f"aa:{row.name}", measurement_id=row.token.strip(), api_secret=row.secret.strip(),
-            page_views=bool(switch and switch.page_views and paths_ok),
-            celery_events=bool(switch and switch.celery_events),
-            daily_stats=bool(row.send_stats), ignore_paths=paths,
-        ))
+        where = f"analytics token #{row.pk}"
+        paths, paths_ok = _compile(switch.ignore_paths if switch else "", where)
+        _add(tokens, where, {
+            "name": f"aa:{row.name}", "measurement_id": row.token, "api_secret": row.secret,
+            "page_views": bool(switch and switch.page_views and paths_ok),
+            "celery_events": bool(switch and switch.celery_events),
+            "daily_stats": bool(row.send_stats), "ignore_paths": paths,
+        })
     return tokens
+
+
+def _add(tokens: list[Token], where: str, spec: dict[str, Any]) -> None:
+    """Append the token ``spec`` stands for, checked as a configured one is; a bad one is skipped."""
+    try:
+        tokens.append(parse_token(spec, where))
+    except ValueError as exc:
+        # The exporter's reason names the problem and masks what may be a secret.
+        log_once(f"admin-tokens:{where}:{exc}", logging.ERROR, "otel-aa: %s %s; skipped", where, exc,
+                 logger=_logger)
 
 
 def own_tokens() -> list[Token]:
@@ -116,16 +127,17 @@ def own_tokens() -> list[Token]:
         return []
     from otel_aa.models import GAToken
 
-    tokens = []
+    tokens: list[Token] = []
     for row in GAToken.objects.order_by("pk"):
-        paths, paths_ok = _compile(row.ignore_paths, f"Google Analytics token #{row.pk}")
+        where = f"Google Analytics token #{row.pk}"
+        paths, paths_ok = _compile(row.ignore_paths, where)
         if not row.measurement_id.strip() or not row.api_secret.strip():
             continue
-        tokens.append(Token(
-            name=row.name or row.measurement_id, measurement_id=row.measurement_id.strip(),
-            api_secret=row.api_secret.strip(), page_views=row.page_views and paths_ok,
-            celery_events=row.celery_events, daily_stats=row.daily_stats, ignore_paths=paths,
-        ))
+        _add(tokens, where, {
+            "name": row.name or row.measurement_id, "measurement_id": row.measurement_id,
+            "api_secret": row.api_secret, "page_views": row.page_views and paths_ok,
+            "celery_events": row.celery_events, "daily_stats": row.daily_stats, "ignore_paths": paths,
+        })
     return tokens
 
 
@@ -223,3 +235,28 @@ def describe(token: Any) -> dict[str, Any]:
         "celery_events": token.celery_events, "daily_stats": token.daily_stats,
         "ignore_paths": [p.pattern for p in token.ignore_paths],
     }
+
+
+def aa_stats_tokens() -> list[Token]:
+    """AA's GA-V4 ``AnalyticsTokens`` that receive anything, as exporter ``Token``\\ s.
+
+    Each has AA's ``send_stats`` as its daily-stats flag and otel-aa's admin switches (page
+    views, Celery events, ignore paths); a token without switches gets the daily stats only, as
+    AA 5 itself sends. Tokens with every stream off are left out. Empty without AA, with
+    ``ANALYTICS_DISABLED``, or when the tables can't be read. (Was ``otel_aa.compat``'s: here,
+    compat and this module no longer import each other.)
+    """
+    from otel_aa import compat
+    from otel_aa._db import reading
+
+    if compat.analytics_disabled():
+        return []
+    try:
+        with reading():  # otel-aa's read: no shared-cache lock, connection closed after
+            tokens = aa_tokens()
+    except Exception as exc:
+        log_once("compat:tokens-error", logging.WARNING,
+                 "otel-aa: could not read Alliance Auth's AnalyticsTokens (%s)", type(exc).__name__,
+                 logger=_logger)
+        return []
+    return [t for t in tokens if t.page_views or t.celery_events or t.daily_stats]

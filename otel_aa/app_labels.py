@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from opentelemetry.exporter.google_analytics.settings import resolve
 
+from otel_aa.host_settings import django_setting
+
 __all__ = [
     "AA_CORE_APP_LABELS",
     "CORE_APP_LABELS",
@@ -126,7 +128,7 @@ def install_kind() -> Literal["docker", "baremetal"]:
 
     AA's Docker images set ``AA_DOCKER_TAG``; AA's own stats read it the same way.
     """
-    tag = resolve("AA_DOCKER_TAG", None, "", _parse_tag)
+    tag = resolve("AA_DOCKER_TAG", None, "", _parse_tag, settings=django_setting)
     return "docker" if tag else "baremetal"
 
 

@@ -16,16 +16,33 @@ class OtelAAConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        _reload_settings()
         _register_checks()
         _settle_identity_after_migrate(self)
-        # However Django and Celery get instrumented (configure(), the distro, by hand): a path
-        # beyond Latin-1 must not make the instrumentation fail the request, and the
-        # instrumentations collect only what is read (otel_aa.lean).
-        from otel_aa.lean import patch_celery_instrumentation, patch_django_instrumentation
-
-        patch_django_instrumentation()
-        patch_celery_instrumentation()
+        _patch_instrumentations()
         _announce()
+
+
+@guarded("reloading otel-aa's settings")
+def _reload_settings() -> None:
+    # Django's settings are final now: the one moment they can change after start-up (under
+    # opentelemetry-instrument the SDK and the exporters were set up before Django loaded them).
+    from opentelemetry.exporter.google_analytics import reload_settings
+
+    from otel_aa import config
+
+    config.reload()
+    reload_settings()
+
+
+@guarded("patching the instrumentations")
+def _patch_instrumentations() -> None:
+    # However Django and Celery get instrumented (configure(), the distro, by hand): a path
+    # beyond Latin-1 must not make the instrumentation fail the request, and the
+    # instrumentations collect only what is read (otel_aa.lean). Nothing is instrumented here.
+    from otel_aa.instrumenting import instrument
+
+    instrument(apply=False)
 
 
 @guarded("the start-up line")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Info, Tags, Warning, register
 
 from otel_aa import compat
+from otel_aa.host_settings import django_setting
 
 __all__ = ["check_middleware", "check_pipeline", "check_tokens"]
 
@@ -42,7 +43,7 @@ def check_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                              id="otel_aa.I001"))
     from opentelemetry.exporter.google_analytics.tokens import load_tokens_report
 
-    report = load_tokens_report()
+    report = load_tokens_report(settings=django_setting)
     loaded, problems = report.tokens, report.problems
     for problem in problems:
         # A warning, not an error: an error would stop manage.py migrate and the site itself.

@@ -17,11 +17,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-# The exporter's own checks (its default mapping applies them too): one definition of "code".
-from opentelemetry.exporter.google_analytics.mapping import RESULT_PLACEHOLDER as PLACEHOLDER
+# The exporter's own checks (its mappings apply them too): one definition of "code".
 from opentelemetry.exporter.google_analytics.mapping import int64_or_one, is_code_name
 
 __all__ = ["PLACEHOLDER", "exception_name", "int64_or_one", "is_code_name", "site_language"]
+
+#: Sent as a task's ``result`` for an exception that isn't named by a class that is code.
+PLACEHOLDER = "Error"
 
 
 def site_language(header: Any) -> str | None:

@@ -1,12 +1,12 @@
 """Alliance Auth compatibility, when AA is installed.
 
-- ``ANALYTICS_DISABLED`` (AA's Django setting): nothing goes to GA. The exporter reads it at every
-  export; :func:`analytics_disabled` is what the checks and the start-up log use.
+- ``ANALYTICS_DISABLED`` (AA's Django setting): nothing goes to GA. Resolved once
+  (:mod:`otel_aa.config`); :func:`analytics_disabled` is what the checks and the start-up log use.
 - ``allianceauth.analytics.models.AnalyticsIdentifier``: the install's ``client_id``
   (:mod:`otel_aa.identity` reads it; :func:`aa_analytics_installed` says whether it is there).
 - ``allianceauth.analytics.models.AnalyticsTokens``: the admin-managed GA destinations; their
   GA-V4 tokens get daily stats by AA's ``send_stats`` and the other streams by otel-aa's admin
-  switches (:func:`aa_stats_tokens`, :mod:`otel_aa.admin_tokens`).
+  switches (:func:`otel_aa.admin_tokens.aa_stats_tokens`).
 - ``allianceauth.__version__``: the AA version sent as a user property.
 
 Everything here is defensive: without AA, with AA's tables not migrated yet, or with the database
@@ -20,15 +20,12 @@ import importlib.util
 import logging
 from typing import Any
 
-from opentelemetry.exporter.google_analytics import settings as ga_settings
-
-from otel_aa._db import reading
+from otel_aa import config
 from otel_aa._guard import log_once
 
 __all__ = [
     "aa_analytics_installed",
     "aa_installed",
-    "aa_stats_tokens",
     "aa_version",
     "analytics_disabled",
     "log_analytics_disabled_once",
@@ -70,11 +67,10 @@ def analytics_disabled() -> bool:
     """AA's ``ANALYTICS_DISABLED`` switch (environment variable or Django setting); false if unset.
 
     Fails closed: a value that can't be read (``"y"``, ``"2"``, a list) or an error reading it
-    means disabled, reported once.
+    means disabled, reported once. Resolved once (:mod:`otel_aa.config`), read here.
     """
     try:
-        return bool(ga_settings.resolve_fail_closed("ANALYTICS_DISABLED", None, False, ga_settings.parse_bool,
-                                                    True, "nothing is sent to GA until it is fixed"))
+        return config.current().analytics_disabled
     except Exception as exc:
         _log_once("disabled", logging.WARNING, "otel-aa: could not read ANALYTICS_DISABLED (%s); "
                   "nothing is sent to GA", type(exc).__name__)
@@ -85,7 +81,7 @@ def log_analytics_disabled_once() -> bool:
     """Say once, at start-up, that ``ANALYTICS_DISABLED`` is on. Return whether it is."""
     disabled = analytics_disabled()
     # An unreadable value was reported already (and reads as disabled); this says only "set".
-    if disabled and ga_settings.resolve("ANALYTICS_DISABLED", None, False, ga_settings.parse_bool):
+    if disabled and not config.current().analytics_disabled_unreadable:
         _log_once("disabled-on", logging.WARNING,
                   "otel-aa: ANALYTICS_DISABLED is set: nothing is sent to Google Analytics "
                   "(OTLP, if configured, is unaffected)")
@@ -125,25 +121,3 @@ def aa_analytics_installed() -> bool:
         return bool(apps.ready and apps.is_installed("allianceauth.analytics"))
     except Exception:  # Django not set up: AA's app is not there for otel-aa either
         return False
-
-
-def aa_stats_tokens() -> list[Any]:
-    """AA's GA-V4 ``AnalyticsTokens`` that receive anything, as exporter ``Token``\\ s.
-
-    Each has AA's ``send_stats`` as its daily-stats flag and otel-aa's admin switches (page
-    views, Celery events, ignore paths: :mod:`otel_aa.admin_tokens`); a token without switches
-    gets the daily stats only, as AA 5 itself sends. Tokens with every stream off are left out.
-    Empty without AA, with ``ANALYTICS_DISABLED``, or when the tables can't be read.
-    """
-    if analytics_disabled():
-        return []
-    try:
-        from otel_aa import admin_tokens
-
-        with reading():  # otel-aa's read: no shared-cache lock, connection closed after
-            tokens = admin_tokens.aa_tokens()
-    except Exception as exc:
-        _log_once("tokens-error", logging.WARNING,
-                  "otel-aa: could not read Alliance Auth's AnalyticsTokens (%s)", type(exc).__name__)
-        return []
-    return [t for t in tokens if t.page_views or t.celery_events or t.daily_stats]

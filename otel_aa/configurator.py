@@ -1,15 +1,23 @@
 """The SDK configurator (``OTEL_PYTHON_CONFIGURATOR=otel_aa``) and the code start, ``configure()``.
 
-On top of the SDK's own configurator (``OTEL_TRACES_EXPORTER``, ``OTEL_TRACES_SAMPLER``, ...):
+The SDK's own configurator does the work (``OTEL_TRACES_EXPORTER``, ``OTEL_METRICS_EXPORTER``,
+``OTEL_TRACES_SAMPLER``, ...); otel-aa hands it, as the arguments it takes:
 
-- every GA span exporter sits behind :class:`otel_aa.privacy.AllowlistSpanProcessor`; other
-  exporters (OTLP) get full spans, or the allowlist too with :envvar:`OTEL_AA_OTLP_ALLOWLIST`;
-- the sampler is wrapped in :class:`otel_aa.sampling.AnalyticsSampler`, so sampling and a client's
-  ``traceparent`` can't thin GA's counts;
-- the GA metric exporter gets its own reader (``GoogleAnalyticsMetricReader``, which collects only
-  when the daily-stats lease says a send is due) and the daily-stats gauges are registered;
-- the exporters get the install's ``client_id`` (:mod:`otel_aa.identity`) and the AA version as
-  a user property, both read lazily on their export thread.
+- ``export_span_processor``: every GA span exporter sits behind
+  :class:`otel_aa.privacy.AllowlistSpanProcessor`; other exporters (OTLP) get full spans, or the
+  allowlist too with :envvar:`OTEL_AA_OTLP_ALLOWLIST`;
+- ``sampler``: the sampler the environment names, wrapped in
+  :class:`otel_aa.sampling.AnalyticsSampler`, so sampling and a client's ``traceparent`` can't
+  thin GA's counts;
+- ``exporter_args_map``: the GA exporters' arguments: the install's ``client_id``
+  (:mod:`otel_aa.identity`), the AA version as a user property, the admin's tokens, the record
+  of what left (:mod:`otel_aa.ledger`), AA's mapping, Django's settings as host settings and,
+  for the daily-stats reader (the ``ga`` metrics entry point, a ``MetricReader`` the SDK builds
+  and gives its ``MeterProvider``, which flushes and shuts it down), the daily-stats lease.
+
+After the SDK is set up the daily-stats gauges (:mod:`otel_aa.stats`) are registered on its
+meter provider, and a Celery child configures itself at ``worker_process_init`` if its parent
+didn't. Nothing here writes the environment: the defaults are the distro's (:mod:`otel_aa.distro`).
 """
 
 from __future__ import annotations
@@ -17,59 +25,41 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.environment_variables import OTEL_METRICS_EXPORTER
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_BSP_MAX_EXPORT_BATCH_SIZE
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 
-from otel_aa import compat, identity, stats_reader
+from otel_aa import compat, identity
 from otel_aa._guard import guarded
+from otel_aa.allowlist_processor import AllowlistSpanProcessor
+from otel_aa.distro import set_default_environment
+from otel_aa.environment_variables import exporter_names
+from otel_aa.host_settings import django_setting
 from otel_aa.instrumenting import instrument
 from otel_aa.otlp_allowlist import otlp_allowlist_on, reduce_metrics
-from otel_aa.privacy import AllowlistSpanProcessor
-from otel_aa.sampling import AnalyticsSampler
-from otel_aa.stats_reader import ga_metric_reader
+from otel_aa.sampling import analytics_sampler
 
 __all__ = [
-    "DEFAULT_ENVIRONMENT",
     "OtelAAConfigurator",
     "configure",
     "ensure_configured",
     "export_span_processor",
-    "ga_metric_reader",
+    "exporter_args_map",
     "is_configured",
-    "set_default_environment",
     "shutdown",
     "user_properties",
 ]
 
 _logger = logging.getLogger(__name__)
 
-#: What the distro and ``configure()`` set when the admin hasn't: GA for traces and metrics, no
-#: logs (GA has no use for them), and the OTLP protocol otel-aa ships an exporter for.
-DEFAULT_ENVIRONMENT: Mapping[str, str] = {
-    "OTEL_TRACES_EXPORTER": "ga",
-    "OTEL_METRICS_EXPORTER": "ga",
-    "OTEL_LOGS_EXPORTER": "none",
-    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-}
-
 _GA_NAME = "ga"
 _lock = threading.RLock()
-_state: dict[str, Any] = {"configured": False, "pid": None, "instrumented": False}
-
-
-def set_default_environment() -> None:
-    """``os.environ.setdefault`` each of :data:`DEFAULT_ENVIRONMENT`."""
-    for name, value in DEFAULT_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
+_state: dict[str, Any] = {"configured": False}
 
 
 def _ga_exporter_classes() -> tuple[type | None, type | None, type | None]:
@@ -111,72 +101,66 @@ def user_properties() -> dict[str, str]:
 
 
 def _sampler() -> Sampler:
-    """What the SDK would choose from ``OTEL_TRACES_SAMPLER``, wrapped for GA."""
-    from opentelemetry.sdk.trace import sampling
-
-    try:
-        # The SDK's own choice (entry-point samplers included); private helpers, so guarded.
-        from opentelemetry.sdk._configuration import _get_sampler, _import_sampler
-
-        inner = _import_sampler(_get_sampler()) or sampling._get_from_env_or_default()
-    except (ImportError, AttributeError) as exc:
-        _logger.warning("otel-aa: could not read OTEL_TRACES_SAMPLER the SDK's way (%s); "
-                        "using parentbased_always_on", type(exc).__name__)
-        inner = sampling.ParentBased(sampling.ALWAYS_ON)
-    return AnalyticsSampler(inner)
+    """The sampler handed to the SDK (tests build their providers with it too)."""
+    return analytics_sampler()
 
 
-@contextmanager
-def _metrics_without_ga() -> Iterator[bool]:
-    """Take ``ga`` out of ``OTEL_METRICS_EXPORTER`` while the SDK builds its readers.
-
-    The SDK would wrap the GA metric exporter in a ``PeriodicExportingMetricReader`` (collecting
-    every minute); GA gets its own reader instead, added afterwards. Yields whether ``ga`` was there.
-    """
-    raw = os.environ.get(OTEL_METRICS_EXPORTER)
-    names = [n.strip() for n in (raw or "").split(",") if n.strip()]
-    if _GA_NAME not in names:
-        yield False
-        return
-    rest = [n for n in names if n != _GA_NAME]
-    os.environ[OTEL_METRICS_EXPORTER] = ",".join(rest) if rest else "none"
-    try:
-        yield True
-    finally:
-        os.environ[OTEL_METRICS_EXPORTER] = raw or ""
-
-
-def _exporter_args_map() -> dict[type, dict[str, Any]]:
-    span_cls, metric_cls, _ = _ga_exporter_classes()
+def exporter_args_map() -> dict[type, dict[str, Any]]:
+    """The GA exporters' arguments, by class, as the SDK's ``exporter_args_map`` takes them."""
+    span_cls, metric_cls, reader_cls = _ga_exporter_classes()
     from otel_aa.admin_tokens import token_source
+    from otel_aa.ga_mapping import AAMapping
     from otel_aa.ledger import ledger
 
     # The admin's tokens (read on the export threads, cached) and the record of what left, for
-    # both exporters: a switch in the admin reaches spans and daily stats alike.
+    # both exporters: a switch in the admin reaches spans and daily stats alike. AAMapping: what
+    # becomes which GA event (task runs, the daily stats, task counts). Django's settings are
+    # the exporters' host settings (resolved at construction and again at AppConfig.ready).
     args: dict[str, Any] = {"client_id": identity.client_id, "user_properties": user_properties,
-                            "token_source": token_source, "delivery_observer": ledger}
-    return {cls: dict(args) for cls in (span_cls, metric_cls) if cls is not None}
+                            "token_source": token_source, "delivery_observer": ledger,
+                            "mapping": AAMapping(), "settings": django_setting}
+    found: dict[type, dict[str, Any]] = {}
+    if span_cls is not None:
+        found[span_cls] = dict(args)
+    for cls in (reader_cls, metric_cls):
+        if cls is not None:
+            # One install-wide daily-stats lease per reader (the metric exporter alone: the
+            # same, for whoever names it in an entry point of their own).
+            found[cls] = dict(args, **_stats_lease())
+    if reader_cls is not None:
+        # A web worker recycled before its first check still sends the stats when due, at exit.
+        found[reader_cls]["send_due_at_shutdown"] = True
+    return found
 
 
-def _add_ga_metric_reader() -> None:
-    _, metric_cls, reader_cls = _ga_exporter_classes()
-    if metric_cls is None or reader_cls is None:
-        return
-    stats_reader.add(metric_cls, reader_cls, _exporter_args_map().get(metric_cls, {}))
+def _stats_lease() -> dict[str, Any]:
+    try:
+        from otel_aa.lease import DjangoLease
+    except ImportError:
+        return {}
+    return {"lease": DjangoLease()}
 
 
 @guarded("otel_aa.shutdown()")
 def shutdown() -> None:
-    """Flush and stop what :func:`configure` started, within the flush timeout; idempotent.
+    """Flush and stop what :func:`configure` started, within the SDK's timeouts.
 
-    Runs by itself at interpreter exit. Call it first where the process's resources go away
-    before that (a test, an embedded demo deleting its database).
+    The providers shut down their processors and readers (GA's daily-stats reader sends then if
+    its lease says the stats are due). The SDK also does it at interpreter exit; call it first
+    where the process's resources go away before that (a test, an embedded demo).
     """
-    stats_reader.shutdown_added()
     for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
         stop = getattr(provider, "shutdown", None)
         if stop is not None:
             stop()
+
+
+def _default_names(variable: str, given: Any) -> list[str]:
+    # The SDK adds the environment's names to these. Neither naming any (the configurator under
+    # another distro): otel-aa's default (ga), as an argument rather than an os.environ write.
+    if given or os.environ.get(variable, "").strip():
+        return list(given or [])
+    return exporter_names(variable)
 
 
 class OtelAAConfigurator(_OTelSDKConfigurator):
@@ -184,22 +168,34 @@ class OtelAAConfigurator(_OTelSDKConfigurator):
 
     def _configure(self, **kwargs: Any) -> None:
         with _lock:
-            set_default_environment()
             kwargs.setdefault("sampler", _sampler())
             kwargs.setdefault("export_span_processor", export_span_processor)
-            exporter_args = _exporter_args_map()
+            kwargs["trace_exporter_names"] = _default_names("OTEL_TRACES_EXPORTER",
+                                                            kwargs.get("trace_exporter_names"))
+            kwargs["metric_exporter_names"] = metric_names = _default_names(
+                "OTEL_METRICS_EXPORTER", kwargs.get("metric_exporter_names"))
+            exporter_args = exporter_args_map()
             exporter_args.update(kwargs.get("exporter_args_map") or {})
             kwargs["exporter_args_map"] = exporter_args
-            with _metrics_without_ga() as ga_metrics:
-                super()._configure(**kwargs)
+            super()._configure(**kwargs)
             if otlp_allowlist_on():
                 reduce_metrics()
-            if ga_metrics:
-                _guarded_add_reader()
+            if _GA_NAME in set(metric_names) | set(exporter_names("OTEL_METRICS_EXPORTER")):
+                _register_gauges()
             compat.log_analytics_disabled_once()
+            connect_worker_process_init()
             _state["configured"] = True
-            _state["pid"] = os.getpid()
         _startup_line()
+
+
+@guarded("registering the daily-stats gauges")
+def _register_gauges() -> None:
+    # On the provider the SDK just made: its GA reader (and an OTLP one) read them.
+    try:
+        from otel_aa.stats import register_gauges
+    except ImportError:
+        return
+    register_gauges(metrics.get_meter_provider())
 
 
 @guarded("the start-up line")
@@ -208,11 +204,6 @@ def _startup_line() -> None:
     from otel_aa import startup
 
     startup.started()
-
-
-@guarded("setting up the daily-stats metric reader")
-def _guarded_add_reader() -> None:
-    _add_ga_metric_reader()
 
 
 def is_configured() -> bool:
@@ -238,25 +229,44 @@ def _sdk_provider_set() -> bool:
 
 @guarded("otel_aa.configure()")
 def configure() -> None:
-    """Set up otel-aa from code: call it at the top of ``wsgi.py`` and ``celery.py``.
+    """Set otel-aa up from code: call it at the top of ``wsgi.py`` and ``celery.py``.
 
-    Idempotent and never raises. Sets the same environment defaults as the distro, runs the
-    configurator (unless ``opentelemetry-instrument`` already set the SDK up), then instruments
-    Django (with otel-aa's response hook) and Celery and connects the Celery hooks.
+    Idempotent and never raises. Does what ``opentelemetry-instrument`` does with otel-aa's
+    distro and configurator: the distro's environment defaults, the configurator (unless the
+    SDK is set up already), then :func:`otel_aa.instrumenting.instrument`.
     """
     with _lock:
         set_default_environment()
         if not _state["configured"] and not _sdk_provider_set():
             OtelAAConfigurator().configure()
         _state["configured"] = True
-        _state["pid"] = os.getpid()
+        connect_worker_process_init()
         instrument()
     _startup_line()
 
 
 def ensure_configured() -> None:
-    """In a forked child: configure if the parent never did (idempotent)."""
+    """In a forked child: configure if the parent never did, else instrument (both idempotent)."""
     if not _sdk_provider_set():
         configure()
     else:
         instrument()
+
+
+@guarded("Celery worker_process_init hook")
+def _worker_process_init(**kwargs: Any) -> None:
+    # The SDK's batch processors and periodic readers restart their threads after fork by
+    # themselves; what a prefork child may lack is the set-up itself, when its parent was set up
+    # by otel_aa.configure() after the pool forked: configure again (idempotent).
+    ensure_configured()
+
+
+@guarded("connecting the Celery worker_process_init hook")
+def connect_worker_process_init() -> None:
+    """Have each prefork child run :func:`ensure_configured` as it starts (idempotent)."""
+    try:
+        from celery import signals
+    except ImportError:
+        return
+    signals.worker_process_init.connect(_worker_process_init, weak=False,
+                                        dispatch_uid="otel_aa.configurator.worker_process_init")

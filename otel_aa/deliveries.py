@@ -14,6 +14,7 @@ from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens
 
 from otel_aa import admin_tokens, compat, privacy
 from otel_aa._guard import report
+from otel_aa.host_settings import django_setting
 
 __all__ = ["aa_token_notes", "page_context", "settings_context"]
 
@@ -38,7 +39,7 @@ def settings_tokens() -> list[dict[str, Any]]:
 
         short_id = str(getattr(settings, ga_env.OTEL_EXPORTER_GA_MEASUREMENT_ID, "") or "").strip()
     shown = []
-    for token in load_tokens():
+    for token in load_tokens(settings=django_setting):
         if short_id and token.measurement_id == short_id and token.name == short_id:
             setting = f"{ga_env.OTEL_EXPORTER_GA_MEASUREMENT_ID} / {ga_env.OTEL_EXPORTER_GA_API_SECRET}"
             origin = f"{setting} ({_where(ga_env.OTEL_EXPORTER_GA_MEASUREMENT_ID)})"
@@ -53,7 +54,7 @@ def _token_problems() -> list[str]:
         from opentelemetry.exporter.google_analytics.tokens import load_tokens_report
     except ImportError:
         return []
-    return [str(p) for p in load_tokens_report().problems]
+    return [str(p) for p in load_tokens_report(settings=django_setting).problems]
 
 
 def settings_context() -> dict[str, Any]:
@@ -83,7 +84,7 @@ def aa_token_notes(row: Any) -> dict[str, Any]:
 
 def _in_force() -> list[Token]:
     """The tokens the exporters send to now: settings tokens, then the admin's (merged once)."""
-    from opentelemetry.exporter.google_analytics._delivery import merge_tokens
+    from opentelemetry.exporter.google_analytics.tokens import merge_tokens
 
     try:
         # On this request thread the host's own connection serves (otel_aa._db.reading is for
@@ -92,7 +93,7 @@ def _in_force() -> list[Token]:
     except Exception as exc:
         report("reading the admin's analytics tokens", exc)
         extra = []
-    return merge_tokens(load_tokens(), extra)
+    return merge_tokens(load_tokens(settings=django_setting), extra)
 
 
 def _schedule() -> dict[str, Any]:

@@ -8,6 +8,21 @@ variables (``OTEL_TRACES_EXPORTER``, ``OTEL_TRACES_SAMPLER``, ...) keep their us
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
+ANALYTICS_DISABLED = "ANALYTICS_DISABLED"
+"""
+.. envvar:: ANALYTICS_DISABLED
+
+Alliance Auth's own switch: when true, nothing is sent to GA (OTLP is unaffected). A value that
+can't be read (``"y"``, ``"2"``, ``"disable"``, a list) counts as true, reported once. The distro
+hands it to the exporter as the exporter's
+:envvar:`~opentelemetry.exporter.google_analytics.environment_variables.OTEL_EXPORTER_GA_DISABLED`
+(which, set, wins). Default: ``false``.
+"""
+DEFAULT_ANALYTICS_DISABLED = False
+
 OTEL_AA_OTLP_ALLOWLIST = "OTEL_AA_OTLP_ALLOWLIST"
 """
 .. envvar:: OTEL_AA_OTLP_ALLOWLIST
@@ -72,3 +87,24 @@ With ``OTEL_AA_PAGE_TITLE=html``: how many distinct visitors must have seen a ro
 before it is sent (at least 2). An unreadable value sends view names only. Default: ``5``.
 """
 DEFAULT_PAGE_TITLE_K = 5
+
+#: The standard ``OTEL_*`` variables otel-aa gives a default when the admin hasn't (the distro
+#: sets them, :func:`otel_aa.distro.set_default_environment`): GA for traces and metrics, no logs
+#: (GA has no use for them), and the OTLP protocol otel-aa ships an exporter for.
+DEFAULT_ENVIRONMENT: Mapping[str, str] = {
+    "OTEL_TRACES_EXPORTER": "ga",
+    "OTEL_METRICS_EXPORTER": "ga",
+    "OTEL_LOGS_EXPORTER": "none",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+}
+
+
+def exporter_names(variable: str) -> list[str]:
+    """The exporters ``variable`` (``OTEL_TRACES_EXPORTER``, ...) names, else otel-aa's default.
+
+    As the SDK reads it: comma-separated, ``none`` alone meaning none.
+    """
+    raw = os.environ.get(variable, "").strip() or DEFAULT_ENVIRONMENT.get(variable, "")
+    if raw.lower() == "none":
+        return []
+    return [name.strip() for name in raw.split(",") if name.strip()]

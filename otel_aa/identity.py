@@ -21,6 +21,7 @@ under a made-up identity, counts those events as dropped, and asks again at its 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -30,12 +31,25 @@ from opentelemetry.exporter.google_analytics import settings as ga_settings
 from otel_aa import compat
 from otel_aa._db import may_read, reading
 from otel_aa._guard import guarded, log_once
+from otel_aa.host_settings import django_setting
 
 __all__ = ["client_id", "install_identifier", "settle"]
 
 _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cached: str | None = None
+
+
+def _after_fork_in_child() -> None:
+    # A Celery prefork child or gunicorn worker may fork while the parent's export thread holds
+    # the lock for its database read: the child's copy would stay held, and its exporters would
+    # wait on it for ever. The child starts with a free one (the cached value is inherited).
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 _AA_APP, _AA_MODEL = "analytics", "AnalyticsIdentifier"
 
@@ -47,7 +61,7 @@ def client_id() -> str | None:
     """
     configured = ga_settings.resolve_fail_closed(
         ga_env.OTEL_EXPORTER_GA_CLIENT_ID, None, None, ga_settings.parse_str, "",
-        "nothing is sent to GA until it is fixed")
+        "nothing is sent to GA until it is fixed", settings=django_setting)
     if configured == "":  # unreadable: sending under another identity would count a second install
         return None
     if configured is not None:

@@ -1,126 +1,155 @@
-"""Leaner Django and Celery instrumentations when only the privacy allowlist reads their spans.
+"""otel-aa's patches to other projects' internals, on only at the versions they were written for.
 
-On every request the Django instrumentation resolves the URL once more for the span's name,
-collects about ten request attributes (the URL, the client's address and User-Agent, the host,
-the port, ...), the headers named by ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*`` and sets them
-all on the span twice. In otel-aa's default set-up, GA only, nothing reads any of it: the allowlist
-keeps the method, the route and the status code (:data:`otel_aa.privacy.ALLOWED_SPAN_ATTRIBUTES`)
-and rebuilds the span's name from them, and the instrumentor's request metrics go to a no-op
-meter provider (:func:`otel_aa.instrumenting.instrumentation_kwargs`). That work was about a
-quarter of the instrumentation's cost per request (``bench/bench_request.py``).
+Every patch of otel-aa is here; each touches private parts of contrib's Django or Celery
+instrumentation or of the SDK, so each is applied only while the installed versions are within
+:data:`SUPPORTED_VERSIONS` (checked once); outside them one info line says so and the
+instrumentation does its full work.
 
-:func:`patch_django_instrumentation` wraps the instrumentation's helpers so that, decided on each
-request:
+The leaner instrumentations, decided on each request or task: while every span processor the
+spans go to (the instrumentor's tracer provider's) is an
+:class:`~otel_aa.allowlist_processor.AllowlistSpanProcessor` (GA, or OTLP with
+:envvar:`OTEL_AA_OTLP_ALLOWLIST`), a Django span is named by its method alone (no second URL
+resolution), no custom header attributes are collected (``OTEL_INSTRUMENTATION_HTTP_CAPTURE_
+HEADERS_*``), and a Celery task span collects only ``celery.state`` of its context's fifteen
+attributes; when, in addition, the request metrics are no-op instruments, only the method is
+collected of the ten request attributes (URL, client address, User-Agent, host, ...). While no URL
+is excluded (``OTEL_PYTHON_DJANGO_EXCLUDED_URLS``), the exclusion check, three a request, gets no
+absolute URL built for it. Any other reader (``OTEL_TRACES_EXPORTER=ga,otlp``, a processor added
+by hand, an ``otlp`` metrics exporter) gets the full output, unchanged.
 
-- while every span processor the spans go to (the instrumentor's tracer provider's) is an
-  :class:`~otel_aa.privacy.AllowlistSpanProcessor` (GA, or OTLP with
-  :envvar:`OTEL_AA_OTLP_ALLOWLIST`), the span is named by its method alone and no custom header
-  attributes are collected;
-- when, in addition, the instrumentor's request metrics are no-op instruments, only the method is
-  collected of the request attributes (the metrics would have used the rest).
-
-:func:`patch_celery_instrumentation` does the same for Celery's task spans: about fifteen
-attributes from the task's request and delivery info (its id, host name, queue, routing key,
-retries, time limits, ...) of which the allowlist keeps only ``celery.state``.
-
-Any other reader (``OTEL_TRACES_EXPORTER=ga,otlp``, a processor added by hand, an ``otlp``
-metrics exporter) gets the instrumentation's full output, unchanged. The wrappers also keep a path
-beyond Latin-1 from failing the request (:func:`patch_django_instrumentation`).
+:func:`fix_non_latin1_paths`, a patch of its own, keeps a path beyond Latin-1 from failing the
+request (open-telemetry/opentelemetry-python-contrib#3237).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+import logging
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.metrics import NoOpHistogram, NoOpUpDownCounter
 from opentelemetry.util.http import sanitize_method
+from packaging.version import InvalidVersion, Version
 
-from otel_aa._guard import guarded
-from otel_aa.privacy import AllowlistSpanProcessor
+from otel_aa._guard import guarded, log_once
+from otel_aa.lean_readers import (
+    analytics_request_attributes,
+    full_spans_read,
+    request_attributes_unread,
+    request_metrics_read,
+    spans_unread,
+    tracer_of,
+)
 
 __all__ = [
+    "SUPPORTED_VERSIONS",
     "analytics_request_attributes",
+    "fix_non_latin1_paths",
     "full_spans_read",
     "patch_celery_instrumentation",
     "patch_django_instrumentation",
     "request_metrics_read",
+    "unsupported_versions",
+    "wsgi_form",
 ]
 
-_PATCHED = "_otel_aa_patched"
-# What the allowlist keeps of the Celery instrumentation's context attributes ("celery.<key>").
-_CELERY_CONTEXT_KEYS = ("state",)
+DJANGO = "opentelemetry-instrumentation-django"
+CELERY = "opentelemetry-instrumentation-celery"
+SDK = "opentelemetry-sdk"
+
+#: The versions (lowest, newest; both included) the patches were written for and tested at: from
+#: the lowest otel-aa's dependency ranges allow to the newest released when they were last checked.
+SUPPORTED_VERSIONS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    DJANGO: ("0.61b0", "0.66b2"),
+    CELERY: ("0.61b0", "0.66b2"),
+    SDK: ("1.40.0", "1.45.2"),
+})
+
+_logger = logging.getLogger("otel_aa")
+_LEAN = "_otel_aa_patched"
+_LATIN1 = "_otel_aa_latin1"
 _PATH_KEYS = ("PATH_INFO", "SCRIPT_NAME")
-_NO_OP_INSTRUMENTS = (type(None), NoOpHistogram, NoOpUpDownCounter)
-# The semantic-convention modes (the instrumentation's _StabilityMode values) that report the old
-# attribute names, and those that report the new ones.
-_OLD_NAMES = frozenset({"default", "http/dup"})
-_NEW_NAMES = frozenset({"http", "http/dup"})
-
-# (the processors tuple the verdict is for, the verdict): one object, read and replaced whole, so
-# a thread never pairs one tuple with another's verdict. The SDK replaces the tuple whenever a
-# processor is added, which is what makes it a key.
-_spans_verdict: tuple[Any, bool] = (None, False)
+_ABSOLUTE_URI = "build_absolute_uri"
 
 
-def full_spans_read(source: Any = None) -> bool:
-    """Whether anything but the allowlist reads the spans of ``source``.
+@functools.lru_cache(maxsize=1)
+def unsupported_versions() -> Mapping[str, str]:
+    """The distributions of :data:`SUPPORTED_VERSIONS` installed at another version (name →
+    version), looked up once per process; one info line names them. One not installed isn't
+    listed: its patch finds nothing to patch."""
+    found: dict[str, str] = {}
+    for name, (lowest, newest) in SUPPORTED_VERSIONS.items():
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        try:
+            within = Version(lowest) <= Version(installed) <= Version(newest)
+        except InvalidVersion:
+            within = False
+        if not within:
+            found[name] = installed
+    if found:
+        log_once("lean:versions", logging.INFO,
+                 "otel-aa: %s outside the versions its patches were written for (otel_aa.lean."
+                 "SUPPORTED_VERSIONS); those patches stay off and the instrumentation does its full work",
+                 ", ".join(f"{name} {version}" for name, version in found.items()), logger=_logger)
+    return MappingProxyType(found)
 
-    ``source``: a ``TracerProvider``, or an SDK tracer or span (the processors its spans go to);
-    by default the global provider. True where that can't be told (not the SDK's provider) and
-    for a provider without processors (one may be added).
+
+def _supported(*names: str) -> bool:
+    return not any(name in unsupported_versions() for name in names)
+
+
+def _wrap(owner: Any, name: str, make: Any, marker: str, *, static: bool = False) -> None:
+    # A helper this version of the instrumentation doesn't have is left alone: the
+    # instrumentation then simply does its full work.
+    original = owner.__dict__.get(name) if static else getattr(owner, name, None)
+    if static and isinstance(original, staticmethod):
+        original = original.__func__
+    if original is None or getattr(original, marker, False):
+        return
+    wrapper = functools.wraps(original)(make(original))
+    setattr(wrapper, marker, True)
+    setattr(owner, name, staticmethod(wrapper) if static else wrapper)
+
+
+# --- the non-Latin-1 path fix --------------------------------------------------------------------
+
+
+@guarded("fixing the WSGI helper's non-Latin-1 paths")
+def fix_non_latin1_paths() -> None:
+    """Keep a page whose path has characters beyond Latin-1 from failing with a 500 (idempotent).
+
+    Django puts the decoded path in ``request.META["PATH_INFO"]``; the Django instrumentation's
+    WSGI helper rebuilds ``http.url`` from it with ``wsgiref.util.request_uri`` (when the server
+    sets no ``RAW_URI``: ``runserver``, the test client), which encodes it as Latin-1 and raises.
+    On that error the helper is called again with a copy of the environ in PEP 3333's form; the
+    request is untouched. Its own switch: on at the Django instrumentation's supported versions,
+    whatever the SDK's, and whoever reads the spans.
     """
-    global _spans_verdict
-    if source is None:
-        source = trace.get_tracer_provider()
-    for name in ("_active_span_processor", "span_processor", "_span_processor"):
-        active = getattr(source, name, None)
-        if active is not None:
-            break
-    processors = getattr(active, "_span_processors", None)
-    if processors is None:
-        return True
-    key, verdict = _spans_verdict
-    if key is not processors:
-        only_allowlist = bool(processors) and all(isinstance(p, AllowlistSpanProcessor) for p in processors)
-        verdict = not only_allowlist
-        _spans_verdict = (processors, verdict)
-    return verdict
+    if not _supported(DJANGO):
+        return
+    try:
+        from opentelemetry.instrumentation.django.middleware import otel_middleware
+    except ImportError:
+        return
+    _wrap(otel_middleware, "wsgi_collect_request_attributes", _retry_in_wsgi_form, _LATIN1)
 
 
-def _tracer_of(middleware: Any) -> Any:
-    # The Django middleware's tracer, made from the provider given to the instrumentor; until the
-    # SDK is set up a proxy, which follows the global provider.
-    tracer = getattr(middleware, "_tracer", None)
-    return tracer if getattr(tracer, "span_processor", None) is not None else None
+def _retry_in_wsgi_form(original: Any) -> Any:
+    def collect_request_attributes(environ: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(environ, *args, **kwargs)
+        except UnicodeError:
+            return original(wsgi_form(environ), *args, **kwargs)
+
+    return collect_request_attributes
 
 
-def request_metrics_read(middleware: Any) -> bool:
-    """Whether the Django middleware's request metrics go anywhere (not no-op instruments)."""
-    return not all(
-        isinstance(getattr(middleware, name, None), _NO_OP_INSTRUMENTS)
-        for name in ("_duration_histogram_old", "_duration_histogram_new", "_active_request_counter")
-    )
-
-
-def analytics_request_attributes(environ: Any, sem_conv_opt_in_mode: Any = None) -> dict[str, str]:
-    """The request attributes GA can use, as the instrumentation names them: the method only.
-
-    Normalised the instrumentation's way (a standard verb, otherwise ``_OTHER``); the tests check
-    it equals what the allowlist keeps of the instrumentation's full output.
-    """
-    method = sanitize_method(str(environ.get("REQUEST_METHOD") or "")).strip()
-    mode = str(getattr(sem_conv_opt_in_mode, "value", sem_conv_opt_in_mode or "default"))
-    attributes = {}
-    if mode in _OLD_NAMES:
-        attributes["http.method"] = method
-    if mode in _NEW_NAMES:
-        attributes["http.request.method"] = method
-    return attributes
-
-
-def _wsgi_form(environ: Any) -> dict[str, Any]:
+def wsgi_form(environ: Any) -> dict[str, Any]:
     """A copy of ``environ`` whose path keys are back in PEP 3333 form (bytes as Latin-1)."""
     fixed = dict(environ)
     for key in _PATH_KEYS:
@@ -130,112 +159,123 @@ def _wsgi_form(environ: Any) -> dict[str, Any]:
     return fixed
 
 
+# --- the leaner Django instrumentation -----------------------------------------------------------
+
+
 @guarded("patching the Django instrumentation")
 def patch_django_instrumentation() -> None:
-    """Wrap the Django instrumentation's helpers (idempotent; see the module's docstring).
-
-    It also keeps a page whose path has characters beyond Latin-1 from failing with a 500: Django
-    replaces ``request.META["PATH_INFO"]`` with the decoded path, and the WSGI helper the
-    instrumentation hands it to rebuilds ``http.url`` with ``wsgiref.util.request_uri`` (when the
-    server sets no ``RAW_URI``: ``runserver``, the test client), which encodes the path as
-    Latin-1 and raises ``UnicodeEncodeError`` into the request
-    (open-telemetry/opentelemetry-python-contrib#3237). On that error the helper is called again
-    with a copy of the environ in the WSGI form PEP 3333 promises; the request is untouched.
-    """
+    """The non-Latin-1 path fix, and the leaner Django instrumentation (idempotent; see the
+    module's docstring) when the Django instrumentation's and the SDK's versions are supported."""
+    fix_non_latin1_paths()
+    if not _supported(DJANGO, SDK):
+        return
     try:
         from opentelemetry.instrumentation.django.middleware import otel_middleware
     except ImportError:
         return
     middleware = otel_middleware._DjangoMiddleware
-    _wrap(otel_middleware, "wsgi_collect_request_attributes", _request_attributes(middleware))
+
+    def unread() -> bool:
+        return spans_unread(tracer_of(middleware))
+
+    _wrap(otel_middleware, "wsgi_collect_request_attributes",
+          _unless_read(lambda: request_attributes_unread(middleware), analytics_request_attributes), _LEAN)
     for name in ("wsgi_collect_custom_request_headers_attributes",
                  "wsgi_collect_custom_response_headers_attributes"):
-        _wrap(otel_middleware, name, _custom_headers(middleware))
-    _wrap(middleware, "_get_span_name", _span_name(middleware), static=True)
+        _wrap(otel_middleware, name, _unless_read(unread, _no_headers), _LEAN)
+    _wrap(middleware, "_get_span_name", _unless_read(unread, _method_name), _LEAN, static=True)
+    for name in ("process_request", "process_view", "process_response"):
+        _wrap(middleware, name, _unbuilt_check_url, _LEAN)
 
 
-def _wrap(owner: Any, name: str, make: Any, *, static: bool = False) -> None:
-    # A helper this version of the instrumentation doesn't have is left alone: the
-    # instrumentation then simply does its full work.
-    original = owner.__dict__.get(name) if static else getattr(owner, name, None)
-    if static and isinstance(original, staticmethod):
-        original = original.__func__
-    if original is None or getattr(original, _PATCHED, False):
-        return
-    wrapper = functools.wraps(original)(make(original))
-    setattr(wrapper, _PATCHED, True)
-    setattr(owner, name, staticmethod(wrapper) if static else wrapper)
-
-
-# The decisions run on the request thread: guarded, and on failure the instrumentation does its
-# full work.
-@guarded("deciding what the instrumentations collect", default=False)
-def _spans_unread(source: Any) -> bool:
-    return not full_spans_read(source)
-
-
-@guarded("deciding what the Django instrumentation collects", default=False)
-def _request_attributes_unread(middleware: Any) -> bool:
-    return not full_spans_read(_tracer_of(middleware)) and not request_metrics_read(middleware)
-
-
-def _request_attributes(middleware: Any) -> Any:
+def _unless_read(unread: Any, lean: Any) -> Any:
+    # The helper's own work, unless unread() says nobody reads it: then lean()'s, with the same
+    # arguments.
     def make(original: Any) -> Any:
-        def collect_request_attributes(environ: Any, *args: Any, **kwargs: Any) -> Any:
-            if _request_attributes_unread(middleware):
-                return analytics_request_attributes(environ, *args, **kwargs)
-            try:
-                return original(environ, *args, **kwargs)
-            except UnicodeError:
-                return original(_wsgi_form(environ), *args, **kwargs)
+        def helper(*args: Any, **kwargs: Any) -> Any:
+            return lean(*args, **kwargs) if unread() else original(*args, **kwargs)
 
-        return collect_request_attributes
+        return helper
 
     return make
 
 
-def _custom_headers(middleware: Any) -> Any:
-    def make(original: Any) -> Any:
-        def collect_custom_headers_attributes(*args: Any, **kwargs: Any) -> Any:
-            if _spans_unread(_tracer_of(middleware)):
-                return {}
-            return original(*args, **kwargs)
-
-        return collect_custom_headers_attributes
-
-    return make
+def _no_headers(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return {}
 
 
-def _span_name(middleware: Any) -> Any:
-    def make(original: Any) -> Any:
-        def get_span_name(request: Any) -> Any:
-            if _spans_unread(_tracer_of(middleware)):
-                # The allowlist names GA's copy from the method and route itself; no second URL
-                # resolution for a name nobody reads.
-                method = sanitize_method(str(request.method or "").strip())
-                return "HTTP" if method == "_OTHER" else method
-            return original(request)
+def _method_name(request: Any) -> str:
+    # The allowlist names GA's copy of the span from the method and route itself.
+    method = sanitize_method(str(request.method or "").strip())
+    return "HTTP" if method == "_OTHER" else method
 
-        return get_span_name
 
-    return make
+def _unbuilt_check_url(original: Any) -> Any:
+    # Each of these methods starts with
+    #     if self._excluded_urls.url_disabled(request.build_absolute_uri("?")): ...
+    # and an empty exclusion list disables nothing, whatever the URL. While it is empty, the
+    # request's first build_absolute_uri call (that one) answers "" without building anything;
+    # any later call, by a hook or the view, is Django's own.
+    def method(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        values: dict[str, Any] = getattr(request, "__dict__", None) or {}
+        shadowed = _ABSOLUTE_URI not in values and "META" in values and _nothing_excluded(self)
+        if shadowed:
+            values[_ABSOLUTE_URI] = _CheckURL(request)
+        try:
+            return original(self, request, *args, **kwargs)
+        finally:
+            if shadowed and isinstance(values.get(_ABSOLUTE_URI), _CheckURL):
+                del values[_ABSOLUTE_URI]  # not called after all: Django's own again
+
+    return method
+
+
+def _nothing_excluded(middleware: Any) -> bool:
+    # ExcludeList keeps its patterns in _excluded_urls (both supported ends); anything else reads
+    # as "something is excluded", and the check runs as written.
+    return not getattr(getattr(middleware, "_excluded_urls", None), "_excluded_urls", True)
+
+
+class _CheckURL:
+    """Stands in for ``request.build_absolute_uri`` for one call, then removes itself."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+
+    def __call__(self, location: Any = None) -> Any:
+        request, self._request = self._request, None  # no cycle left behind
+        values = request.__dict__
+        if values.get(_ABSOLUTE_URI) is self:
+            del values[_ABSOLUTE_URI]
+        return "" if location == "?" else request.build_absolute_uri(location)
+
+
+# --- the leaner Celery instrumentation -----------------------------------------------------------
+
+# What the allowlist keeps of the Celery instrumentation's context attributes ("celery.<key>").
+_CELERY_CONTEXT_KEYS = ("state",)
 
 
 @guarded("patching the Celery instrumentation")
 def patch_celery_instrumentation() -> None:
-    """Wrap the Celery instrumentation's context attributes helper (idempotent; see the module)."""
+    """Wrap the Celery instrumentation's context attributes helper (idempotent; see the module)
+    when the Celery instrumentation's and the SDK's versions are supported."""
+    if not _supported(CELERY, SDK):
+        return
     try:
         from opentelemetry.instrumentation.celery import utils
     except ImportError:
         return
-    _wrap(utils, "set_attributes_from_context", _celery_context)
+    _wrap(utils, "set_attributes_from_context", _celery_context, _LEAN)
 
 
 def _celery_context(original: Any) -> Any:
     def set_attributes_from_context(span: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
         # Decided for this span's own processors (an SDK span knows them), else the global ones.
         source = span if getattr(span, "_span_processor", None) is not None else None
-        if _spans_unread(source):
+        if spans_unread(source):
             get = getattr(context, "get", None)
             if get is None:
                 return None
@@ -243,3 +283,4 @@ def _celery_context(original: Any) -> Any:
         return original(span, context, *args, **kwargs)
 
     return set_attributes_from_context
+

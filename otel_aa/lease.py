@@ -16,12 +16,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
-from opentelemetry.exporter.google_analytics import environment_variables as _ga_env
-from opentelemetry.exporter.google_analytics.settings import parse_positive_float, resolve
-
 from otel_aa._db import may_read
 from otel_aa._guard import report
 from otel_aa._lease_row import _LeaseRow
+from otel_aa.config import current as current_config
 
 __all__ = [
     "DEFAULT_CACHE_ALIAS",
@@ -128,7 +126,7 @@ class DjangoLease(_LeaseRow):
     it taken and sends nothing. A cache or database that fails answers "not due" / "not taken"
     (no send this cycle), logged once, never raised.
 
-    ``interval`` defaults to :envvar:`OTEL_EXPORTER_GA_STATS_INTERVAL`, read at call time.
+    ``interval`` defaults to :envvar:`OTEL_EXPORTER_GA_STATS_INTERVAL` (:mod:`otel_aa.config`).
     ``clock`` (seconds since the epoch) dates the database lease; the cache lease expires by the
     cache's own clock.
     """
@@ -156,12 +154,8 @@ class DjangoLease(_LeaseRow):
     @property
     def interval(self) -> float:
         """Seconds between two sends."""
-        return resolve(
-            _ga_env.OTEL_EXPORTER_GA_STATS_INTERVAL,
-            self._interval,
-            _ga_env.DEFAULT_STATS_INTERVAL,
-            parse_positive_float,
-        )
+        # Resolved once (otel_aa.config), not at each of the lease's questions.
+        return self._interval if self._interval is not None else current_config().stats_interval
 
     @property
     def backend(self) -> Literal["cache", "database"]:

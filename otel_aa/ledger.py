@@ -7,9 +7,16 @@ counter per event name per hour for :data:`HOURS` hours (at most :data:`MAX_NAME
 the last success and failure, drops by reason (at most :data:`MAX_REASONS`); at most
 :data:`MAX_TOKENS` tokens. Bodies hold no secret (it travels in the URL); tokens are shown with
 the secret masked. A cache that fails costs the record, never an export: errors are logged once
-per window. Counts and the ring of last hits use the cache's atomic ``incr``, exact across
-processes; the short lists of event names and drop reasons are read-modify-write: a name two
+per window. Counts and the last hits are exact across processes (atomic increments and list
+pushes); the short lists of event names and drop reasons are read-modify-write: a name two
 processes meet first in the same instant may go unlisted for that hour (its count is kept).
+
+One request body costs one round trip to the cache where it is django-redis (Alliance Auth's):
+the hit, the last success or failure and the counters go in one Redis pipeline, the last hits
+as a list trimmed to :data:`KEEP_HITS`. Any other cache takes Django's generic API: an ``incr``
+numbers the hit for its slot in a ring, one ``set_many`` writes it, one ``incr`` per counter.
+Either way the lists of names are read only when this process meets a new name (an hour's
+first body) and the token index every ten minutes.
 With Django's ``DatabaseCache`` nothing is recorded: its writes would be writes to the host's
 database from otel-aa's threads, which only the daily-stats lease may make.
 """
@@ -123,8 +130,6 @@ class CacheLedger:
                            "delivery is unaffected", type(exc).__name__)
 
     def _record(self, token: Token, body: bytes, outcome: str, reason: str | None) -> None:
-        # A few small round trips per request body: counters by atomic incr, the last hits in a
-        # ring of KEEP_HITS slots, lists of names read only when this process meets a new one.
         cache, now, key = self._cache(), self.clock(), token_key(token)
         text = body.decode("utf-8", "replace")
         try:
@@ -133,20 +138,35 @@ class CacheLedger:
             names = []
         shown = text if len(text) <= MAX_BODY_CHARS else \
             f"{text[:MAX_BODY_CHARS]}… (cut: {len(text)} characters in all)"
+        hit = {"at": now, "outcome": outcome, "reason": reason, "events": len(names), "body": shown}
+        last: dict[str, Any] = {self._k(key, "last_success"): now} if outcome == "sent" else \
+            {self._k(key, "last_failure"): (now, reason)}
+        if outcome == "sent":
+            counters = self._name_counters(cache, key, names, now)
+        else:
+            counters = [self._drop_counter(cache, key, reason or "not delivered", len(names) or 1)]
+        client = _redis_client(cache)
+        if client is not None:
+            self._register(cache, key, token, now, force=key not in self._registered)
+            pipe = client.pipeline(transaction=False)
+            encode, hits = cache.client.encode, cache.make_key(self._k(key, "hits"))
+            pipe.lpush(hits, encode(hit))
+            pipe.ltrim(hits, 0, KEEP_HITS - 1)
+            pipe.expire(hits, _KEEP_SECONDS)
+            for last_key, value in last.items():
+                pipe.set(cache.make_key(last_key), encode(value), ex=_KEEP_SECONDS)
+            for counter_key, count, timeout in counters:
+                made = cache.make_key(counter_key)
+                pipe.incrby(made, count)
+                pipe.expire(made, timeout)  # renewed by each write; the reader looks at 24 hours
+            pipe.execute()
+            return
         seq = self._incr(cache, self._k(key, "seq"), 1, _KEEP_SECONDS)
         self._register(cache, key, token, now, force=seq == 1)
-        values: dict[str, Any] = {self._k(key, "hit", seq % KEEP_HITS): {
-            "seq": seq, "at": now, "outcome": outcome, "reason": reason, "events": len(names),
-            "body": shown}}
-        if outcome == "sent":
-            values[self._k(key, "last_success")] = now
-        else:
-            values[self._k(key, "last_failure")] = (now, reason)
-        cache.set_many(values, timeout=_KEEP_SECONDS)
-        if outcome == "sent":
-            self._count(cache, key, names, now)
-        else:
-            self._drop(cache, key, reason or "not delivered", len(names) or 1)
+        cache.set_many({self._k(key, "hit", seq % KEEP_HITS): {**hit, "seq": seq}, **last},
+                       timeout=_KEEP_SECONDS)
+        for counter_key, count, timeout in counters:
+            self._incr(cache, counter_key, count, timeout)
 
     def _register(self, cache: Any, key: str, token: Token, now: float, force: bool) -> None:
         # The index is read only every ten minutes per token, or when its record is new.
@@ -178,19 +198,23 @@ class CacheLedger:
         self._known[list_key] = set(members)
         return value
 
-    def _count(self, cache: Any, key: str, names: list[str], now: float) -> None:
+    def _name_counters(self, cache: Any, key: str, names: list[str],
+                       now: float) -> list[tuple[str, int, int]]:
+        """(counter key, count, timeout) per event name of a body that was sent."""
         hour = int(now // 3600)
         names_key = self._k(key, "names", hour)
         counts: dict[str, int] = {}
         for name in names:
             name = self._member(cache, names_key, name, MAX_NAMES, (HOURS + 1) * 3600)
             counts[name] = counts.get(name, 0) + 1
-        for name, count in counts.items():
-            self._incr(cache, self._k(key, "n", hour, name), count, (HOURS + 1) * 3600)
+        return [(self._k(key, "n", hour, name), count, (HOURS + 1) * 3600) for name, count in counts.items()]
+
+    def _drop_counter(self, cache: Any, key: str, reason: str, count: int) -> tuple[str, int, int]:
+        reason = self._member(cache, self._k(key, "reasons"), reason, MAX_REASONS, _KEEP_SECONDS)
+        return self._k(key, "drop", _digest(reason)), count, _KEEP_SECONDS
 
     def _drop(self, cache: Any, key: str, reason: str, count: int) -> None:
-        reason = self._member(cache, self._k(key, "reasons"), reason, MAX_REASONS, _KEEP_SECONDS)
-        self._incr(cache, self._k(key, "drop", _digest(reason)), count, _KEEP_SECONDS)
+        self._incr(cache, *self._drop_counter(cache, key, reason, count))
 
     @staticmethod
     def _incr(cache: Any, key: str, count: int, timeout: int) -> int:
@@ -211,9 +235,12 @@ class CacheLedger:
         index = cache.get(self._k("tokens")) or {}
         keys = list(index)
         wanted = [self._k(k, part) for k in keys for part in ("last_success", "last_failure", "reasons")]
-        wanted += [self._k(k, "hit", slot) for k in keys for slot in range(KEEP_HITS)]
+        client = _redis_client(cache)
+        if client is None:
+            wanted += [self._k(k, "hit", slot) for k in keys for slot in range(KEEP_HITS)]
         wanted.append(self._k(_ALL, "reasons"))
         values = cache.get_many(wanted)
+        listed = self._listed_hits(cache, client, keys) if client is not None else None
         hour = int(self.clock() // 3600)
         hours = list(range(hour - HOURS + 1, hour + 1))
         names = cache.get_many([self._k(k, "names", h) for k in keys for h in hours])
@@ -228,8 +255,12 @@ class CacheLedger:
             for i, h in enumerate(hours):
                 for n in names.get(self._k(k, "names", h)) or ():
                     per_name.setdefault(n, [0] * HOURS)[i] = int(numbers.get(self._k(k, "n", h, n)) or 0)
-            hits = [values[h] for h in (self._k(k, "hit", slot) for slot in range(KEEP_HITS)) if h in values]
-            hits.sort(key=lambda hit: -int(hit.get("seq", 0)))
+            if listed is not None:
+                hits = listed[k]  # newest first already
+            else:
+                hits = [values[h] for h in (self._k(k, "hit", slot) for slot in range(KEEP_HITS))
+                        if h in values]
+                hits.sort(key=lambda hit: -int(hit.get("seq", 0)))
             failure = values.get(self._k(k, "last_failure")) or (None, None)
             tokens[k] = {
                 **index[k],
@@ -242,6 +273,25 @@ class CacheLedger:
             }
         return {"tokens": tokens, "drops": {r: int(numbers.get(dk) or 0) for r, dk in drop_keys[_ALL]},
                 "hours": [_iso(h * 3600) for h in hours]}
+
+
+    def _listed_hits(self, cache: Any, client: Any, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+        pipe = client.pipeline(transaction=False)
+        for k in keys:
+            pipe.lrange(cache.make_key(self._k(k, "hits")), 0, KEEP_HITS - 1)
+        decode = cache.client.decode
+        return {k: [decode(raw) for raw in found] for k, found in zip(keys, pipe.execute(), strict=True)}
+
+
+def _redis_client(cache: Any) -> Any:
+    """django-redis' Redis client behind ``cache``, for pipelines; None: use the generic API."""
+    try:
+        from django_redis.client import DefaultClient
+    except ImportError:
+        return None
+    client: Any = getattr(cache, "client", None)
+    # Only the default client: a sharded or herd client places or wraps values its own way.
+    return client.get_client(write=True) if type(client) is DefaultClient else None
 
 
 #: The process's ledger, handed to both GA exporters by the configurator.

@@ -1,6 +1,6 @@
 """``OTEL_AA_OTLP_ALLOWLIST``: whether it is on, and what it does to the metrics of other exporters.
 
-Spans reach other exporters through :class:`otel_aa.privacy.AllowlistSpanProcessor` (the
+Spans reach other exporters through :class:`otel_aa.allowlist_processor.AllowlistSpanProcessor` (the
 configurator's ``export_span_processor``); metrics and the resource are reduced here.
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 import logging
 
 from opentelemetry import metrics
-from opentelemetry.exporter.google_analytics import settings as ga_settings
 
-from otel_aa import environment_variables as env
+from otel_aa import config
 from otel_aa._guard import guarded
 
 __all__ = ["otlp_allowlist_on", "reduce_metrics"]
@@ -20,10 +19,12 @@ _logger = logging.getLogger(__name__)
 
 
 def otlp_allowlist_on() -> bool:
-    """Whether :envvar:`OTEL_AA_OTLP_ALLOWLIST` is on (fails closed: an unreadable value is on)."""
-    return bool(ga_settings.resolve_fail_closed(env.OTEL_AA_OTLP_ALLOWLIST, None, env.DEFAULT_OTLP_ALLOWLIST,
-                                                ga_settings.parse_bool, True,
-                                                "the allowlist is on until it is fixed"))
+    """Whether :envvar:`OTEL_AA_OTLP_ALLOWLIST` is on (fails closed: an unreadable value is on).
+
+    Resolved once (:mod:`otel_aa.config`): the configurator decides each exporter's processor
+    with it at start-up.
+    """
+    return config.current().otlp_allowlist
 
 
 @guarded("applying the OTLP allowlist to metrics")

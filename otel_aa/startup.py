@@ -26,6 +26,9 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from otel_aa.environment_variables import exporter_names
+from otel_aa.host_settings import django_setting
+
 __all__ = ["announce", "describe", "ga_blocked"]
 
 _logger = logging.getLogger("otel_aa")
@@ -82,36 +85,30 @@ def ga_blocked() -> bool:
 
 
 def _exporters(variable: str) -> set[str]:
-    return {n.strip() for n in os.environ.get(variable, "").split(",")} - {""}
+    # As the configurator reads them: the environment's, else otel-aa's default (ga).
+    return set(exporter_names(variable))
 
 
 def _endpoint() -> tuple[str | None, str | None]:
     """(host[:port], problem) of the collect URL; credentials and path are never shown."""
-    from opentelemetry.exporter.google_analytics import environment_variables as ga_env
-    from opentelemetry.exporter.google_analytics._endpoint import endpoint_problem, parse_endpoint
-    from opentelemetry.exporter.google_analytics.settings import resolve_fail_closed
-
-    endpoint = resolve_fail_closed(ga_env.OTEL_EXPORTER_GA_ENDPOINT, None, ga_env.DEFAULT_ENDPOINT,
-                                   parse_endpoint, None, "nothing is sent to GA until it is fixed")
-    if endpoint is None:
-        return None, "unreadable"
-    problem = endpoint_problem(endpoint)
-    if problem is not None:
-        return None, problem
-    parts = urlsplit(endpoint)
+    config = _ga_config()
+    if config.endpoint is None:
+        return None, config.endpoint_problem or "unreadable"
+    parts = urlsplit(config.endpoint)
     host = parts.hostname or ""
     return (f"{host}:{parts.port}" if parts.port else host), None
 
 
 def _validating() -> bool:
-    from opentelemetry.exporter.google_analytics import environment_variables as ga_env
-    from opentelemetry.exporter.google_analytics.settings import parse_bool, resolve
+    # Left unset, the Django lookup answers with DEBUG (otel_aa.host_settings).
+    return _ga_config().validate
 
-    validate = resolve(ga_env.OTEL_EXPORTER_GA_VALIDATE, None, None, parse_bool)
-    if validate is None:
-        settings = _settings()
-        validate = bool(getattr(settings, "DEBUG", False)) if settings is not None else False
-    return bool(validate)
+
+def _ga_config() -> Any:
+    # As the exporters resolve it (GAConfig.resolve is their own resolution, not a second copy).
+    from opentelemetry.exporter.google_analytics import GAConfig
+
+    return GAConfig.resolve(settings=django_setting)
 
 
 def _streams(token: Any, spans: bool, stats: bool) -> list[str]:
@@ -146,7 +143,7 @@ def describe() -> tuple[int, str]:
     host, problem = _endpoint()
     if problem is not None:
         return logging.WARNING, off + f"OTEL_EXPORTER_GA_ENDPOINT is invalid ({problem})."
-    report = load_tokens_report()
+    report = load_tokens_report(settings=django_setting)
     skipped = f"; {len(report.problems)} token(s) skipped (see the errors above)" if report.problems else ""
     admin = "plus the tokens kept in the admin"
     if report.tokens:

@@ -32,7 +32,14 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from opentelemetry.exporter.google_analytics.attributes import (
+from opentelemetry.exporter.google_analytics.counts import observe_when_due
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
+
+from otel_aa import __version__
+from otel_aa._db import closing_connection, may_read
+from otel_aa._guard import guarded, report
+from otel_aa.app_labels import install_kind, installed_extensions
+from otel_aa.names import (
     ATTR_APP_LABEL,
     ATTR_INSTALL_KIND,
     ATTR_VERSION,
@@ -43,13 +50,6 @@ from opentelemetry.exporter.google_analytics.attributes import (
     METRIC_USERS,
     METRIC_VERSION,
 )
-from opentelemetry.exporter.google_analytics.counts import observe_when_due
-from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
-
-from otel_aa import __version__
-from otel_aa._db import closing_connection, may_read
-from otel_aa._guard import guarded, report
-from otel_aa.app_labels import install_kind, installed_extensions
 
 __all__ = ["register_gauges"]
 

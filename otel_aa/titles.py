@@ -25,12 +25,11 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from opentelemetry.exporter.google_analytics import settings as ga_settings
 from opentelemetry.exporter.google_analytics.limits import clean_text
 
-from otel_aa import environment_variables as env
+from otel_aa import config
 
-__all__ = ["HEAD_BYTES", "MAX_TRACKED_TITLES", "html_title", "page_title", "title_mode", "view_title"]
+__all__ = ["HEAD_BYTES", "MAX_TRACKED_TITLES", "html_title", "page_title", "view_title"]
 
 #: How much of an HTML response the title is looked for in (``html`` mode): ``<title>`` sits in
 #: ``<head>``.
@@ -38,7 +37,6 @@ HEAD_BYTES = 4096
 #: (route, title) entries the ``html`` mode keeps visitor counts for; the least recent goes first.
 MAX_TRACKED_TITLES = 4096
 
-_MODES = ("view_name", "html")
 # Elements whose content is not the document's title even if it holds a <title>: foreign content
 # (an SVG's or MathML's accessible name), raw text, and inert templates.
 _SKIPPED = (b"svg", b"math", b"script", b"style", b"template", b"textarea", b"noscript", b"xmp")
@@ -47,37 +45,9 @@ _TAG_END = frozenset(b" \t\n\r\f/>")
 _KEY = os.urandom(32)
 
 
-def parse_mode(value: Any) -> str:
-    """``view_name`` or ``html`` (any case); anything else is unreadable."""
-    if isinstance(value, str) and value.strip().lower() in _MODES:
-        return value.strip().lower()
-    raise ValueError("not one of the choices")
-
-
-def title_mode() -> str:
-    """:envvar:`OTEL_AA_PAGE_TITLE`; an unreadable value is ``view_name``, the side that sends less."""
-    return str(ga_settings.resolve_fail_closed(env.OTEL_AA_PAGE_TITLE, None, env.DEFAULT_PAGE_TITLE,
-                                               parse_mode, "view_name",
-                                               "page titles are view names until it is fixed"))
-
-
-def _k() -> int | None:
-    """:envvar:`OTEL_AA_PAGE_TITLE_K`, at least 2; ``None`` (no HTML title at all) if unreadable."""
-    value = ga_settings.resolve_fail_closed(env.OTEL_AA_PAGE_TITLE_K, None, float(env.DEFAULT_PAGE_TITLE_K),
-                                            ga_settings.parse_positive_float, None,
-                                            "page titles are view names until it is fixed")
-    return None if value is None else max(2, int(value))
-
-
-def max_length() -> int:
-    """:envvar:`OTEL_AA_TITLE_MAX_LENGTH`."""
-    value = ga_settings.resolve(env.OTEL_AA_TITLE_MAX_LENGTH, None, float(env.DEFAULT_TITLE_MAX_LENGTH),
-                                ga_settings.parse_positive_float)
-    return int(value)
-
-
-def view_title(match: Any) -> str | None:
-    """The route's view name (code: URL names and namespaces from the URLconf), or ``None``.
+def view_title(match: Any, max_length: int | None = None) -> str | None:
+    """The route's view name (code: URL names and namespaces from the URLconf), or ``None``; at
+    most ``max_length`` characters (default: :envvar:`OTEL_AA_TITLE_MAX_LENGTH`).
 
     Admin pages are named by the admin's ``app_name`` and URL name (``admin:auth_user_change``):
     an admin site's instance namespace is whatever its ``name`` is.
@@ -90,27 +60,32 @@ def view_title(match: Any) -> str | None:
     name = getattr(match, "view_name", None)
     if not isinstance(name, str):
         return None
-    return clean_text(name, max_length()) or None
+    return clean_text(name, config.current().title_max_length if max_length is None else max_length) or None
 
 
-def page_title(request: Any, response: Any, content_type: str, mode: str) -> str | None:
+def page_title(request: Any, response: Any, content_type: str,
+               settings: config.Config | None = None) -> str | None:
     """The ``html`` mode's title for this response: the HTML title once k visitors saw it, else
     the view name. Called only after the view name was recorded (it may raise; the guard holds)."""
-    fallback = view_title(getattr(request, "resolver_match", None))
-    if mode != "html" or getattr(response, "streaming", False):
+    settings = config.current() if settings is None else settings
+    fallback = view_title(getattr(request, "resolver_match", None), settings.title_max_length)
+    if settings.page_title_mode != "html" or getattr(response, "streaming", False):
         return fallback
-    text = html_title(getattr(response, "content", b""), content_type, getattr(response, "charset", None))
+    text = html_title(getattr(response, "content", b""), content_type, getattr(response, "charset", None),
+                      settings.title_max_length)
     if not text or text == fallback:
         return fallback
     route = getattr(getattr(request, "resolver_match", None), "route", None)
-    k = _k()
+    k = settings.page_title_k
     if not isinstance(route, str) or k is None:
         return fallback
     return text if _SEEN.admit(route, text, _visitor(request), k) else fallback
 
 
-def html_title(content: Any, content_type: str = "", charset: Any = None) -> str | None:
-    """The document title in the first :data:`HEAD_BYTES` of ``content``, cleaned, or ``None``."""
+def html_title(content: Any, content_type: str = "", charset: Any = None,
+               max_length: int | None = None) -> str | None:
+    """The document title in the first :data:`HEAD_BYTES` of ``content``, cleaned, at most
+    ``max_length`` characters (default: :envvar:`OTEL_AA_TITLE_MAX_LENGTH`), or ``None``."""
     head = bytes(content[:HEAD_BYTES]) if isinstance(content, (bytes, bytearray, memoryview)) else b""
     raw = _scan(head)
     if raw is None:
@@ -123,7 +98,8 @@ def html_title(content: Any, content_type: str = "", charset: Any = None) -> str
     # Printable first (clean_text turns odd white space into spaces), then collapsed; the text is
     # at most HEAD_BYTES long, so each step is bounded.
     text = " ".join(clean_text(html.unescape(text)).split())
-    return text[:max_length()].strip() or None
+    limit = config.current().title_max_length if max_length is None else max_length
+    return text[:limit].strip() or None
 
 
 def _charset(content_type: str) -> str | None:

@@ -110,3 +110,17 @@ def guard_reraises(request: pytest.FixtureRequest) -> Iterator[list[BaseExceptio
         _guard._remove_listener(caught.append)
     if caught and request.node.get_closest_marker("guard_expected") is None:
         raise AssertionError(f"otel-aa's guard swallowed: {caught!r}") from caught[0]
+
+
+@pytest.fixture(autouse=True)
+def fresh_config() -> Iterator[None]:
+    """otel-aa's settings as the test starts, and again once its ``monkeypatch`` is undone.
+
+    The distro resolves its settings once (:mod:`otel_aa.config`); a test that changes one calls
+    ``config.reload()`` after the change, and the next test doesn't inherit it.
+    """
+    from otel_aa import config
+
+    config.reload()
+    yield
+    config.reload()

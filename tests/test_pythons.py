@@ -18,12 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from _venvs import EXPORTER, REQUIREMENTS, ROOT, TESTS, passed, run_tests, shell_env
 
-ROOT = Path(__file__).resolve().parent.parent
 RANGE = [(3, 10), (3, 11), (3, 12), (3, 13), (3, 14)]
-TESTS = ["exporters/google-analytics/tests", "tests/distro/test_units.py", "tests/distro/test_lean.py",
-         "tests/distro/test_hostile_fixes.py"]
-REQUIREMENTS = ["pytest>=8.3", "pytest-django>=4.9", "pytest-timeout>=2.3", "hypothesis>=6.100", "redis>=5.2"]
 
 
 def _pyenv_root() -> str | None:
@@ -55,18 +52,13 @@ FOUND = {v: path for v, path in OTHERS.items() if path}
 
 
 def _install_and_test(python: str, venv: Path) -> subprocess.CompletedProcess[str]:
-    # As from a shell: not this run's pytest, Django settings (set by the distro tests' conftest
-    # before the inner pytest could import them) or OpenTelemetry settings.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "OTEL_"))}
     subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    install = subprocess.run([*pip, "-e", str(ROOT / "exporters" / "google-analytics"), "-e", str(ROOT),
-                              *REQUIREMENTS], capture_output=True, text=True, timeout=900, env=env)
+    install = subprocess.run([*pip, "-e", str(EXPORTER), "-e", str(ROOT), *REQUIREMENTS],
+                             capture_output=True, text=True, timeout=900, env=shell_env())
     if install.returncode != 0:
         return install
-    test = [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS]
-    return subprocess.run(test, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    return run_tests(venv, TESTS)
 
 
 @pytest.mark.slow
@@ -79,6 +71,6 @@ def test_other_pythons(tmp_path: Path) -> None:
         results = {v: run.result() for v, run in runs.items()}
     for version, done in results.items():
         assert done.returncode == 0, f"Python {version}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]
+        assert passed(done), done.stdout[-2000:]
     print("other Pythons:", {f"{v[0]}.{v[1]}": FOUND[v] for v in results},
           "not found:", [f"{v[0]}.{v[1]}" for v, path in OTHERS.items() if not path])

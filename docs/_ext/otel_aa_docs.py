@@ -90,7 +90,7 @@ def read_constants(module: str) -> list[Constant]:
             literal, has_literal = ast.literal_eval(value), True
         except ValueError:
             literal, has_literal = None, False
-        items = _commented_items(lines, value, stmt.lineno)
+        items = _commented_items(lines, value, stmt.lineno, module)
         found.append(Constant(target.id, ast.unparse(value), literal, has_literal, doc, items=items))
     return found
 
@@ -105,7 +105,8 @@ def _comment_above(lines: list[str], index: int, marker: str = "#") -> str:
     return " ".join(reversed(block)).strip()
 
 
-def _commented_items(lines: list[str], value: ast.expr, first_line: int) -> tuple[tuple[str, str], ...]:
+def _commented_items(lines: list[str], value: ast.expr, first_line: int,
+                     module: str) -> tuple[tuple[str, str], ...]:
     # Sentry-style allowlists comment each entry (or group of entries) with its reason.
     if isinstance(value, ast.Call) and value.args:
         value = value.args[0]
@@ -118,12 +119,24 @@ def _commented_items(lines: list[str], value: ast.expr, first_line: int) -> tupl
         comment = _comment_above(lines, element.lineno - 1) if element.lineno > first_line else ""
         if comment:
             reason = comment
-        try:
-            text = str(ast.literal_eval(element))
-        except ValueError:
-            text = ast.unparse(element)
-        items.append((text, reason))
+        items.extend((text, reason) for text in _item_texts(element, module))
     return tuple(items)
+
+
+def _item_texts(element: ast.expr, module: str) -> list[str]:
+    # A literal as written; a name (``attr.HTTP_ROUTE``, ``*names.TASK_COUNT_ATTRIBUTES``) as the
+    # imported module has it, so the page shows the attribute names that run.
+    try:
+        return [str(ast.literal_eval(element))]
+    except ValueError:
+        pass
+    starred = isinstance(element, ast.Starred)
+    source = ast.unparse(element.value if isinstance(element, ast.Starred) else element)
+    try:
+        value = eval(source, vars(importlib.import_module(module)))  # our own source, imported
+    except Exception:
+        return [ast.unparse(element)]
+    return sorted(str(item) for item in value) if starred else [str(value)]
 
 
 def settings_of(module: str) -> list[Constant]:

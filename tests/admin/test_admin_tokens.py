@@ -11,10 +11,11 @@ import pytest
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics.testing import GACollector
 
-from otel_aa import admin_tokens
+from otel_aa import admin_tokens, config
 from otel_aa.admin_tokens import AdminTokens, announce_change
+from otel_aa.ga_mapping import AAMapping
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "exporter"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "exporters" / "google-analytics" / "tests"))
 from ga_test_support import SpanFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,16 @@ def test_own_tokens_come_from_the_admin_rows() -> None:
     assert (token.name, token.measurement_id, token.page_views, token.celery_events, token.daily_stats) \
         == ("own", "G-OWNTOKEN1", False, True, True)
     assert [p.pattern for p in token.ignore_paths] == ["^/corp/", "^/<admin>/"]
+
+
+def test_an_admin_row_is_checked_as_a_configured_token_is(caplog: pytest.LogCaptureFixture) -> None:
+    # A row saved before the form's checks (or written by hand) must not become a destination.
+    _row(name="bad", measurement_id="UA-1234-1", api_secret="ua-secret-q7zx-0008")
+    _row(name="swapped", measurement_id="swap-secret-q7zx-0009", api_secret="G-SWAPPED01")
+    _row()
+    assert [t.name for t in admin_tokens.read_tokens()] == ["own"]
+    assert "Universal Analytics" in caplog.text and "swapped" in caplog.text
+    assert "ua-secret-q7zx-0008" not in caplog.text and "swap-secret-q7zx-0009" not in caplog.text
 
 
 def test_reads_are_cached_and_a_change_announced_in_the_admin_is_read_at_the_next_call() -> None:
@@ -94,13 +105,15 @@ def test_unreadable_tokens_send_nowhere(caplog: pytest.LogCaptureFixture) -> Non
 def test_analytics_disabled_gives_no_admin_token(monkeypatch: pytest.MonkeyPatch) -> None:
     _row()
     monkeypatch.setenv("ANALYTICS_DISABLED", "true")
+    config.reload()  # settings are resolved once: a change is seen at the reload (AppConfig.ready)
     assert AdminTokens()() == []
 
 
 def test_a_switch_in_the_admin_changes_the_next_hits(ga: GACollector, spans: SpanFactory) -> None:
     row = _row(celery_events=False)
     source = AdminTokens(max_age=3600)
-    exporter = GoogleAnalyticsSpanExporter(endpoint=ga.endpoint, validate=False, token_source=source)
+    exporter = GoogleAnalyticsSpanExporter(endpoint=ga.endpoint, validate=False, token_source=source,
+                                           mapping=AAMapping())
     exporter.export([spans.page(), spans.task()])
     assert len(ga.events("page_view", "G-OWNTOKEN1")) == 1 and ga.events("celery_event") == []
 

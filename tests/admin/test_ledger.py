@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
 
+from otel_aa.ga_mapping import AAMapping
 from otel_aa.ledger import HOURS, KEEP_HITS, MAX_NAMES, CacheLedger
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "exporter"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "exporters" / "google-analytics" / "tests"))
 from ga_test_support import SpanFactory
 
 SECRET = "ledger-secret-q7zx-0042"
@@ -32,6 +34,18 @@ TOKEN = {"name": "main", "measurement_id": "G-LEDGER01", "api_secret": SECRET}
 def ga() -> Any:
     with GACollector() as collector:
         yield collector
+
+
+@pytest.fixture(params=["django", "django-redis"])
+def redis_cache(request: pytest.FixtureRequest, redis_server: Any) -> Any:
+    """The tests' Redis behind Django's own cache (the generic API) and behind django-redis
+    (Alliance Auth's cache: one pipelined round trip per body), each with a prefix of its own."""
+    prefix = f"{redis_server.prefix}ledger-{uuid.uuid4().hex[:6]}"
+    if request.param == "django":
+        from django.core.cache.backends.redis import RedisCache
+    else:
+        from django_redis.cache import RedisCache  # type: ignore[no-redef]
+    return RedisCache(redis_server.url, {"KEY_PREFIX": prefix})
 
 
 @pytest.fixture
@@ -54,7 +68,7 @@ def test_the_last_hits_are_the_bodies_exactly_as_sent(ga: GACollector, spans: Sp
                                                       redis_cache: Any) -> None:
     ledger = CacheLedger(cache=redis_cache)
     exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                           delivery_observer=ledger)
+                                           delivery_observer=ledger, mapping=AAMapping())
     exporter.export([spans.page(), spans.task()])
     exporter.export([spans.page()])
     record = _only(ledger.snapshot())
@@ -72,7 +86,7 @@ def test_a_failed_send_records_why_and_counts_the_drop(ga: GACollector, spans: S
                                                        redis_cache: Any) -> None:
     ledger = CacheLedger(cache=redis_cache)
     exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                           delivery_observer=ledger)
+                                           delivery_observer=ledger, mapping=AAMapping())
     ga.fail_next(1, status=400)
     exporter.export([spans.page(), spans.page()])
     exporter.export([spans.page()])
@@ -86,7 +100,7 @@ def test_a_failed_send_records_why_and_counts_the_drop(ga: GACollector, spans: S
 def test_drops_before_any_token_are_counted_by_reason(ga: GACollector, redis_cache: Any) -> None:
     ledger = CacheLedger(cache=redis_cache)
     exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                           delivery_observer=ledger)
+                                           delivery_observer=ledger, mapping=AAMapping())
     pipeline = exporter._pipeline
     assert pipeline is not None
     pipeline.drops.add("event could not be serialized (TypeError)", 3, log=False)
@@ -134,7 +148,7 @@ def test_a_broken_cache_never_breaks_an_export(ga: GACollector, spans: SpanFacto
     reset_log_windows()
     dead = RedisCache(f"redis://127.0.0.1:{free_port()}/0", {"OPTIONS": {"socket_connect_timeout": 0.5}})
     exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                           delivery_observer=CacheLedger(cache=dead))
+                                           delivery_observer=CacheLedger(cache=dead), mapping=AAMapping())
     from opentelemetry.sdk.trace.export import SpanExportResult
 
     assert exporter.export([spans.page()]) is SpanExportResult.SUCCESS
@@ -151,7 +165,7 @@ def test_an_observer_that_raises_costs_nothing(ga: GACollector, spans: SpanFacto
 
     reset_log_windows()
     exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                           delivery_observer=Broken())
+                                           delivery_observer=Broken(), mapping=AAMapping())
     from opentelemetry.sdk.trace.export import SpanExportResult
 
     assert exporter.export([spans.page()]) is SpanExportResult.SUCCESS
@@ -170,7 +184,7 @@ def test_the_observer_runs_on_the_export_thread_only(ga: GACollector, redis_cach
             threads.append(threading.current_thread().name)
 
     exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                           delivery_observer=Watching())
+                                           delivery_observer=Watching(), mapping=AAMapping())
     provider = TracerProvider()
     # Exported by the processor's own thread on its schedule (force_flush would export on ours).
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=50))
@@ -192,7 +206,7 @@ def test_a_destination_in_settings_and_in_the_source_is_posted_once_sending_less
     from_admin = Token("aa:main", "G-LEDGER01", SECRET, page_views=False, celery_events=True,
                        daily_stats=True)
     exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                           token_source=lambda: [from_admin])
+                                           token_source=lambda: [from_admin], mapping=AAMapping())
     (token,) = exporter.tokens
     assert token.name == "main" and not token.page_views and token.celery_events
     exporter.export([spans.page(), spans.task()])
@@ -211,9 +225,41 @@ def test_nothing_is_recorded_where_the_cache_is_the_hosts_database(ga: GACollect
         ledger = CacheLedger()
         assert not ledger._recording()
         exporter = GoogleAnalyticsSpanExporter(tokens=[TOKEN], endpoint=ga.endpoint, validate=False,
-                                               delivery_observer=ledger)
+                                               delivery_observer=ledger, mapping=AAMapping())
         exporter.export([spans.page()])
         exporter.shutdown()
     assert len(ga.events("page_view")) == 1
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
         assert CacheLedger()._recording()
+
+
+def test_a_body_costs_one_round_trip_with_django_redis(redis_server: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the export thread waits for per body: one pipeline, once the hour's names are known."""
+    import redis.connection
+    from django_redis.cache import RedisCache
+
+    cache = RedisCache(redis_server.url, {"KEY_PREFIX": f"{redis_server.prefix}ledger-rt"})
+    ledger = CacheLedger(cache=cache, clock=lambda: 1_800_000_000.0)
+    token = Token("main", "G-LEDGER01", SECRET)
+    body = b'{"events":[{"name":"page_view"},{"name":"celery_event"},{"name":"page_view"}]}'
+    ledger.on_delivery(token, body, "sent", None)  # first body: registers, lists the names
+    trips = []
+    real = redis.connection.Connection.send_packed_command
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(1)  # one write per command or pipeline sent: one round trip
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counting)
+    for _ in range(3):
+        ledger.on_delivery(token, body, "sent", None)
+    ledger.on_delivery(token, body, "failed", "HTTP 400 (not retried)")  # a known reason next
+    ledger.on_delivery(token, body, "failed", "HTTP 400 (not retried)")
+    # One per body, and the first failure's new reason is listed once (a read and a write).
+    assert len(trips) == 3 + (2 + 1) + 1
+    monkeypatch.undo()
+    record = _only(ledger.snapshot())
+    assert record["counts"]["page_view"]["total"] == 8 and record["counts"]["celery_event"]["total"] == 4
+    assert [hit["outcome"] for hit in record["hits"]] == ["failed", "failed", "sent", "sent", "sent", "sent"]
+    assert record["drops"] == {"HTTP 400 (not retried)": 6}

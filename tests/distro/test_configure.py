@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ django.setup()
 from django.conf import settings
 from opentelemetry import trace
 from celery import signals
-from otel_aa import checks, configurator, hooks
+from otel_aa import celery_hooks, checks, configurator
 from otel_aa.sampling import AnalyticsSampler
 middleware = [m for m in settings.MIDDLEWARE if "opentelemetry" in m]
 provider = trace.get_tracer_provider()
@@ -84,3 +85,107 @@ def test_manage_py_check_reports_a_bad_token_once_masked(tmp_path, redis_server)
     assert "otel_aa.W004" in out and "bad" in out, out[-3000:]
     assert "otel_aa.W001" not in out  # the good token still runs
     assert "badsecret-zq7xk" not in out and "goodsecret-123" not in out
+
+
+SDK_PROBE = r"""
+import json, os
+before = dict(os.environ)
+from otel_aa import configurator
+{start}
+from opentelemetry import metrics, trace
+from opentelemetry.exporter.google_analytics import GoogleAnalyticsMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+readers = GoogleAnalyticsMetricReader.running()
+provider = metrics.get_meter_provider()
+written = sorted(k for k in set(os.environ) | set(before) if os.environ.get(k) != before.get(k))
+# A collection through the provider reaches the GA reader (the SDK gave it to the provider).
+collections = []
+for reader in readers:
+    reader.collect_if_due = lambda reader=reader: collections.append(reader) or True
+provider.force_flush(10_000)  # its result also says the OTLP reader's export to port 9 failed
+flushed_through = len(collections) == len(readers)  # before shutdown, which sends what is due too
+configurator.shutdown()
+print("RESULT " + json.dumps({{
+    "configured": configurator.is_configured(),
+    "sdk_meter_provider": isinstance(provider, MeterProvider),
+    "ga_readers": len(readers),
+    "flushed_through_provider": flushed_through,
+    "running_after_shutdown": len(GoogleAnalyticsMetricReader.running()),
+    "written": written,
+    "sampler": trace.get_tracer_provider().sampler.get_description(),
+}}))
+"""
+
+
+def test_the_sdk_builds_the_ga_reader_and_its_provider_flushes_and_stops_it(tmp_path, redis_server):
+    """``OTEL_METRICS_EXPORTER=ga,otlp``: the SDK builds both readers from the environment as it is
+    (nothing rewritten around it) and the MeterProvider owns the GA reader: its flush reaches the
+    reader, its shutdown stops it. configure() writes only the distro's defaults."""
+    env = base_env(redis_server, tmp_path / "db.sqlite3")
+    env.update(OTEL_EXPORTER_GA_MEASUREMENT_ID="G-TEST0001", OTEL_EXPORTER_GA_API_SECRET="abcdefghijk",
+               OTEL_EXPORTER_GA_ENDPOINT="http://127.0.0.1:9/mp/collect", OTEL_METRICS_EXPORTER="ga,otlp",
+               OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", OTEL_TRACES_SAMPLER="always_off",
+               OTEL_EXPORTER_OTLP_TIMEOUT="1")  # port 9 refuses: the OTLP reader gives up soon
+    result, done = _run(env, SDK_PROBE.format(start="configurator.configure()"))
+    assert result["configured"] and result["sdk_meter_provider"], done.stderr[-3000:]
+    assert result["ga_readers"] == 1 and result["flushed_through_provider"], (result, done.stderr[-3000:])
+    assert result["running_after_shutdown"] == 0
+    # The distro's defaults (setdefault), and only those of them the admin left unset.
+    assert result["written"] == ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_LOGS_EXPORTER", "OTEL_TRACES_EXPORTER"]
+    assert result["sampler"] == "AnalyticsSampler{AlwaysOffSampler}"
+
+
+def test_the_configurator_alone_defaults_to_ga_without_writing_the_environment(tmp_path, redis_server):
+    """``OTEL_PYTHON_CONFIGURATOR=otel_aa`` under another distro: nothing names an exporter, so
+    the configurator hands the SDK ``ga`` for traces and metrics, as arguments."""
+    env = base_env(redis_server, tmp_path / "db.sqlite3")
+    env.update(OTEL_EXPORTER_GA_MEASUREMENT_ID="G-TEST0001", OTEL_EXPORTER_GA_API_SECRET="abcdefghijk",
+               OTEL_EXPORTER_GA_ENDPOINT="http://127.0.0.1:9/mp/collect")
+    result, done = _run(env, SDK_PROBE.format(start="configurator.OtelAAConfigurator().configure()"))
+    assert result["configured"] and result["ga_readers"] == 1, done.stderr[-3000:]
+    assert result["written"] == []
+    assert result["sampler"] == "AnalyticsSampler{ParentBased{root:AlwaysOnSampler,remoteParentSampled:" \
+        "AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler,localParentSampled:AlwaysOnSampler," \
+        "localParentNotSampled:AlwaysOffSampler}}"
+
+
+def _environment_writes(source: str, name: str) -> list[str]:
+    """Where ``source`` writes ``os.environ`` (assignment, ``del``, a mutating method, ``putenv``)."""
+    tree = ast.parse(source)
+    found = []
+    mutators = {"setdefault", "update", "pop", "popitem", "clear", "__setitem__", "__delitem__"}
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Subscript) and ast.unparse(target.value).endswith("environ"):
+                found.append(f"{name}:{node.lineno}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner, method = ast.unparse(node.func.value), node.func.attr
+            if (owner.endswith("environ") and method in mutators) or (owner == "os" and method == "putenv"):
+                found.append(f"{name}:{node.lineno}:{node.func.attr}")
+    return found
+
+
+WRITES = """
+import os
+os.environ["A"] = "1"
+del os.environ["A"]
+os.environ.update(A="1")
+os.environ.pop("A")
+os.putenv("A", "1")
+"""
+
+
+def test_only_the_distro_writes_the_environment_and_only_defaults():
+    # The oracle sees each kind of write.
+    assert len(_environment_writes(WRITES, "probe")) == 5
+    # otel_aa.demo plays the host site (its own settings module, as a site's celery.py does).
+    writes = {str(path.relative_to(ROOT)): _environment_writes(path.read_text(encoding="utf-8"), path.name)
+              for path in (ROOT / "otel_aa").rglob("*.py") if "demo" not in path.parts}
+    lines = (ROOT / "otel_aa" / "distro.py").read_text(encoding="utf-8").splitlines()
+    setdefault = next(i for i, line in enumerate(lines, 1)
+                      if line.strip().startswith("os.environ.setdefault("))
+    assert {name: found for name, found in writes.items() if found} == {
+        "otel_aa/distro.py": [f"distro.py:{setdefault}:setdefault"]}

@@ -3,13 +3,15 @@ name of an exception Celery could not pickle, and the WSGI helper's Latin-1 path
 
 from __future__ import annotations
 
+import itertools
 import pickle
+from typing import Any
 
 import pytest
 from celery.utils.serialization import UnpickleableExceptionWrapper
 from django.test import RequestFactory
 
-from otel_aa import hooks, lean
+from otel_aa import celery_hooks, lean
 from otel_aa.titles import html_title
 
 
@@ -34,24 +36,37 @@ def test_exception_class_name_unwraps_celerys_unpicklable_wrapper():
     with pytest.raises(TypeError):
         pickle.loads(pickle.dumps(_TwoArgs("x", 1)))
     wrapped = UnpickleableExceptionWrapper.from_exception(_TwoArgs("secret text", 1))
-    assert hooks.exception_class_name(wrapped) == "_TwoArgs"
-    assert hooks.exception_class_name(ValueError("secret text")) == "ValueError"
-    assert hooks.exception_class_name(None) == "Error"
+    assert celery_hooks.exception_class_name(wrapped) == "_TwoArgs"
+    assert celery_hooks.exception_class_name(ValueError("secret text")) == "ValueError"
+    assert celery_hooks.exception_class_name(None) == "Error"
+
+
+def _layers(func: Any) -> list[Any]:
+    found = []
+    while func is not None:
+        found.append(func)
+        func = getattr(func, "__wrapped__", None)
+    return found
 
 
 def test_collect_request_attributes_survives_a_path_beyond_latin_1():
     from opentelemetry.instrumentation.django.middleware import otel_middleware
 
-    lean.patch_django_instrumentation()
-    lean.patch_django_instrumentation()  # idempotent: wrapped once
+    lean.fix_non_latin1_paths()
+    lean.fix_non_latin1_paths()  # idempotent: wrapped once
     collect = otel_middleware.wsgi_collect_request_attributes
-    assert collect._otel_aa_patched
-    assert not getattr(collect.__wrapped__, "_otel_aa_patched", False)
+    assert collect._otel_aa_latin1
+    layers = _layers(collect)
+    # The fix is one layer (the lean wrapper, when on, sits outside it and copies its marker).
+    fixes = [f for f, inner in itertools.pairwise(layers) if f.__dict__.get("_otel_aa_latin1")
+             and not inner.__dict__.get("_otel_aa_latin1")]
+    assert len(fixes) == 1
+    fix, upstream = fixes[0], fixes[0].__wrapped__
 
     request = RequestFactory().get("/any/\u00e9\u6f22\U0001f680/")
     assert request.META["PATH_INFO"] == "/any/\u00e9\u6f22\U0001f680/"  # Django's decoded form
     with pytest.raises(UnicodeEncodeError):
-        collect.__wrapped__(request.META)  # the upstream helper alone
-    attributes = collect(request.META)
+        upstream(request.META)  # the upstream helper alone
+    attributes = fix(request.META)
     assert attributes["http.url"].endswith("/any/%C3%A9%E6%BC%A2%F0%9F%9A%80/")
     assert request.META["PATH_INFO"] == "/any/\u00e9\u6f22\U0001f680/"  # the request is untouched

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
-from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
+from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, reload_settings
 
 from otel_aa import configurator, identity
 from otel_aa.models import InstallIdentity
@@ -86,7 +86,7 @@ def test_a_failed_read_is_retried_and_never_switches_identity() -> None:
 
 def _distro_exporter() -> GoogleAnalyticsSpanExporter:
     """A span exporter with the arguments the otel_aa configurator gives it."""
-    args = configurator._exporter_args_map()[GoogleAnalyticsSpanExporter]
+    args = configurator.exporter_args_map()[GoogleAnalyticsSpanExporter]
     return GoogleAnalyticsSpanExporter(tokens=[], **args)
 
 
@@ -128,7 +128,7 @@ def test_a_client_id_set_later_takes_over(monkeypatch: pytest.MonkeyPatch) -> No
         assert exporter._pipeline is not None
         assert exporter._pipeline.client_id() == install
         monkeypatch.setenv("OTEL_EXPORTER_GA_CLIENT_ID", "admin-chosen-id")
-        exporter._pipeline.refresh()
+        reload_settings()  # the one moment settings are resolved again (AppConfig.ready)
         assert exporter._pipeline.client_id() == "admin-chosen-id"
     finally:
         exporter.shutdown()

@@ -13,7 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider
 
 from otel_aa import lean
-from otel_aa.privacy import AllowlistSpanProcessor, filter_attributes
+from otel_aa.allowlist_processor import AllowlistSpanProcessor
+from otel_aa.privacy import filter_attributes
 
 from .conftest import base_env
 from .test_configure import _run
@@ -224,3 +225,105 @@ def test_django_decides_by_the_instrumentors_own_provider(monkeypatch, full_read
         assert collected["http.user_agent"] == "canary-agent" and name == "GET ignored/"
     else:
         assert collected == {"http.method": "GET"} and name == "GET"
+
+
+# --- the supported versions ----------------------------------------------------------------------
+
+
+def test_the_installed_versions_are_the_supported_ones():
+    from packaging.version import Version
+
+    for lowest, newest in lean.SUPPORTED_VERSIONS.values():
+        assert Version(lowest) <= Version(newest)
+    # A release beyond the table turns the patches off: check it, then widen the table.
+    assert dict(lean.unsupported_versions()) == {}
+
+
+OUTSIDE_PROBE = r"""
+import json, logging
+from otel_aa import lean
+
+lines = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        lines.append([record.levelname, record.getMessage()])
+logging.getLogger("otel_aa").addHandler(Keep())
+logging.getLogger("otel_aa").setLevel(logging.INFO)
+# The SDK installed is newer than what the patches say they were written for.
+lean.SUPPORTED_VERSIONS = {**lean.SUPPORTED_VERSIONS, lean.SDK: ("0.0.1", "0.0.2")}
+import django
+django.setup()  # otel_aa's AppConfig.ready applies the patches it can
+from opentelemetry.instrumentation.celery import utils
+from opentelemetry.instrumentation.django.middleware import otel_middleware
+
+for _ in range(2):
+    lean.patch_django_instrumentation()
+    lean.patch_celery_instrumentation()
+middleware = otel_middleware._DjangoMiddleware
+helpers = [otel_middleware.wsgi_collect_request_attributes,
+           otel_middleware.wsgi_collect_custom_request_headers_attributes,
+           middleware.__dict__["_get_span_name"], middleware.process_request, middleware.process_view,
+           middleware.process_response, utils.set_attributes_from_context]
+print("RESULT " + json.dumps({
+    "lean": [bool(getattr(getattr(h, "__func__", h), "_otel_aa_patched", False)) for h in helpers],
+    "latin1": bool(getattr(otel_middleware.wsgi_collect_request_attributes, "_otel_aa_latin1", False)),
+    "unsupported": dict(lean.unsupported_versions()),
+    "lines": lines,
+}))
+"""
+
+
+def test_outside_the_supported_versions_the_patches_stay_off_with_one_info_line(tmp_path, redis_server):
+    env = base_env(redis_server, tmp_path / "db.sqlite3")
+    result, _done = _run(env, OUTSIDE_PROBE)
+    assert result["lean"] == [False] * 7  # the instrumentation does its full work
+    assert result["latin1"] is True  # the path fix has its own switch: the SDK is not its business
+    installed = result["unsupported"]["opentelemetry-sdk"]
+    assert list(result["unsupported"]) == ["opentelemetry-sdk"]
+    (line,) = result["lines"]
+    assert line[0] == "INFO" and f"opentelemetry-sdk {installed}" in line[1] and "stay off" in line[1]
+
+
+# --- the excluded-URL check ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("excluded", [None, "healthz"], ids=["nothing excluded", "healthz excluded"])
+def test_the_exclusion_check_builds_no_url_while_nothing_is_excluded(monkeypatch, excluded):
+    from django.http import HttpRequest
+    from django.test import Client
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    real = HttpRequest.build_absolute_uri
+    built: list[object] = []
+
+    def counting(self, location=None):
+        built.append(location)
+        return real(self, location)
+
+    monkeypatch.setattr(HttpRequest, "build_absolute_uri", counting)
+    hooked: list[tuple[str, str]] = []
+
+    def response_hook(span, request, response):
+        # A hook that builds the URL gets Django's own answer, not the check's stand-in.
+        hooked.append((request.build_absolute_uri("?"), real(request, "?")))
+
+    memory = InMemorySpanExporter()
+    provider = _provider(SimpleSpanProcessor(memory))
+    instrumentor = DjangoInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, excluded_urls=excluded or "",
+                            response_hook=response_hook)
+    lean.patch_django_instrumentation()
+    try:
+        client = Client()
+        assert client.get("/character/7/").status_code == 200
+        assert client.get("/healthz/").status_code == 200
+    finally:
+        instrumentor.uninstrument()
+    routes = sorted(s.attributes.get("http.route") for s in memory.get_finished_spans())
+    assert hooked and all(got == want for got, want in hooked)
+    if excluded is None:
+        assert routes == ["character/<int:character_id>/", "healthz/"]
+        assert built == ["?"] * len(hooked)  # only the hook's own calls
+    else:
+        assert routes == ["character/<int:character_id>/"]
+        assert built == ["?"] * (3 + 3 + len(hooked))  # each request's three checks, as written

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from otel_aa import startup
+from otel_aa import config, startup
 
 from .conftest import BIN, TOKENS, Proc, otel_env, start
 
@@ -203,6 +203,7 @@ def test_when_ga_is_off_the_line_says_why(fresh: pytest.MonkeyPatch, env: dict[s
                                           reason: str) -> None:
     for name, value in env.items():
         fresh.setenv(name, value)
+    config.reload()  # the distro's settings are resolved once (otel_aa.config)
     _, line = startup.describe()
     assert line.startswith(OFF_LINE) and reason in line, line
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from opentelemetry.exporter.google_analytics.counts import AGGREGATE_PARAM
 
-from otel_aa import task_counts
+from otel_aa import ga_mapping, names
 from otel_aa.privacy import ALLOWED_METRIC_ATTRIBUTES
 
 from .conftest import otel_env
@@ -84,22 +84,23 @@ def test_two_workers_counts_add_up_and_per_run_tokens_keep_their_events(
         assert EXC not in hit.raw.decode("utf-8", "replace")
     assert ga.invalid == []
     if "otlp" in metrics:  # the OTLP backend gets the same counter
-        assert otlp.wait_for(lambda r: task_counts.METRIC_TASK_RUNS in r.metric_names, timeout=30)
+        assert otlp.wait_for(lambda r: names.METRIC_TASK_RUNS in r.metric_names, timeout=30)
 
 
 def test_the_counter_attributes_are_code_and_kept_by_the_otlp_allowlist() -> None:
-    assert task_counts.ATTRIBUTES <= ALLOWED_METRIC_ATTRIBUTES
-    params = task_counts._event_params
+    assert names.TASK_COUNT_ATTRIBUTES <= ALLOWED_METRIC_ATTRIBUTES
+    (rule,) = ga_mapping.COUNT_RULES.values()
+    params = rule.params
     assert params({"aa.task.namespace": "allianceauth.eveonline", "aa.task.name": "update",
                    "aa.task.result": "HTTPError"}) == {
         "namespace": "allianceauth.eveonline", "task": "update", "result": "HTTPError", "label": "update"}
     # Whoever counted: what isn't code becomes a placeholder.
     assert params({"aa.task.namespace": "a b", "aa.task.name": "x", "aa.task.result": "boom: id 42"}) == {
         "namespace": "other", "task": "other", "result": "Error", "label": "other"}
-    assert task_counts._task_attributes("allianceauth.eveonline.tasks.update_character") == (
+    assert ga_mapping.task_names("allianceauth.eveonline.tasks.update_character") == (
         "allianceauth.eveonline", "update_character")
-    assert task_counts._task_attributes("not a task name") == ("other", "other")
-    assert task_counts._task_attributes("nodots") == ("other", "other")
+    assert ga_mapping.task_names("not a task name") == ("other", "other")
+    assert ga_mapping.task_names("nodots") == ("other", "other")
 
 
 @pytest.mark.django_db
@@ -120,12 +121,12 @@ def test_counts_every_interval_query_the_database_only_when_the_stats_are_due(ga
     tokens = [dict(t, daily_stats=daily_stats) for t in TOKENS]
     exporter = GoogleAnalyticsMetricExporter(tokens=tokens, endpoint=ga.endpoint, client_id="c",
                                              validate=False, lease=lease,
-                                             count_rules=task_counts.COUNT_RULES)
+                                             mapping=ga_mapping.AAMapping())
     reader = GoogleAnalyticsMetricReader(exporter, export_interval_millis=3_600_000)
     provider = MeterProvider(metric_readers=[reader])
     try:
         stats.register_gauges(provider)
-        runs = provider.get_meter("t").create_counter(task_counts.METRIC_TASK_RUNS)
+        runs = provider.get_meter("t").create_counter(names.METRIC_TASK_RUNS)
         point = {"aa.task.namespace": "app", "aa.task.name": "sync", "aa.task.result": "Success"}
         with CaptureQueriesContext(connection) as due:
             assert reader.collect_if_due()

@@ -15,8 +15,9 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, ParentBased, 
 from opentelemetry.trace import SpanKind
 
 import otel_aa
-from otel_aa import configurator, hooks, identity, privacy
-from otel_aa.privacy import AllowlistSpanProcessor
+from otel_aa import config, configurator, django_hook, identity, privacy
+from otel_aa.allowlist_processor import AllowlistSpanProcessor
+from otel_aa.ga_mapping import AAMapping
 from otel_aa.sampling import AnalyticsSampler
 
 from .conftest import TOKENS
@@ -33,6 +34,11 @@ class _Recorder(SpanProcessor):
 
     def get_finished_spans(self):
         return tuple(self.spans)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        # Nothing buffered. Said explicitly: in SDK 1.40 (our lowest) the base class returns None, which
+        # makes TracerProvider.force_flush report a failed flush.
+        return True
 
 
 def _provider(sampler=None):
@@ -153,13 +159,22 @@ def test_allowlist_for_other_exporters_keeps_every_sampled_span_reduced():
 
 
 def test_every_allowlisted_name_is_documented_in_the_module():
+    import ast
+
     with open(privacy.__file__) as handle:
         source = handle.read()
-    for name in privacy.ALLOWED_SPAN_ATTRIBUTES:
-        line = next(line for line in source.splitlines() if f'"{name}"' in line)
-        index = source.splitlines().index(line)
-        before = source.splitlines()[max(0, index - 6):index]
+    lines = source.splitlines()
+    (entries,) = [node.value for node in ast.parse(source).body if isinstance(node, ast.AnnAssign)
+                  and getattr(node.target, "id", None) == "ALLOWED_SPAN_ATTRIBUTES"]
+    assert isinstance(entries, ast.Call) and isinstance(entries.args[0], ast.Set)
+    documented = set()
+    for element in entries.args[0].elts:
+        # Each entry names its attribute through the names modules, with a reason above it.
+        name = eval(ast.unparse(element), vars(privacy))
+        before = lines[max(0, element.lineno - 7):element.lineno - 1]
         assert any(line.strip().startswith("#") for line in before), f"{name} has no reason"
+        documented.add(name)
+    assert documented == privacy.ALLOWED_SPAN_ATTRIBUTES
 
 
 # --- sampler ---------------------------------------------------------------------------------
@@ -223,13 +238,13 @@ def django_pipeline(ga, monkeypatch):
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
     identity._reset_cache()
     exporter = GoogleAnalyticsSpanExporter(endpoint=ga.endpoint, tokens=TOKENS, client_id="test-client",
-                                           validate=False)
+                                           validate=False, mapping=AAMapping())
     tp = TracerProvider(sampler=configurator._sampler())
     tp.add_span_processor(configurator.export_span_processor(exporter))
     full = _Recorder()
     tp.add_span_processor(full)
     instrumentor = DjangoInstrumentor()
-    instrumentor.instrument(tracer_provider=tp, response_hook=hooks.django_response_hook)
+    instrumentor.instrument(tracer_provider=tp, response_hook=django_hook.django_response_hook)
     try:
         yield tp, full
     finally:
@@ -258,6 +273,8 @@ def test_response_hook_in_a_request(django_pipeline, ga):
     assert character.attributes["ga.page.language"] == "fr"  # one of settings.LANGUAGES
     assert character.attributes["ga.page.content_type"] == "text/html"
     assert spans[""].attributes["ga.page.title"] == "home"  # root route set by the hook
+    assert character.attributes["ga.page.route"] == "/character/<int:character_id>/"  # every page's
+    assert spans[""].attributes["ga.page.route"] == "/"
     assert spans["api/"].attributes["ga.page.content_type"] == "application/json"
     assert "ga.page.title" not in spans["api/"].attributes
     locations = sorted(e["params"]["page_location"] for e in ga.events("page_view", "G-MAIN0001"))
@@ -282,7 +299,7 @@ def test_response_hook_never_loads_a_lazy_user():
 def test_a_broken_hook_is_swallowed_and_reported(guard_reraises):
     tp, _full, _ = _provider()
     span = tp.get_tracer("t").start_span("GET", kind=SpanKind.SERVER)
-    hooks.django_response_hook(span, object(), object())  # no META, no resolver: must not raise
+    django_hook.django_response_hook(span, object(), object())  # no META, no resolver: must not raise
     span.end()
     assert guard_reraises and isinstance(guard_reraises[0], AttributeError)
 
@@ -329,24 +346,45 @@ def test_client_id_is_one_stored_uuid():
 def test_export_span_processor_wraps_ga_only(monkeypatch):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    ga_processor = configurator.export_span_processor(GoogleAnalyticsSpanExporter(tokens=[]))
+    ga_processor = configurator.export_span_processor(GoogleAnalyticsSpanExporter(
+        tokens=[], mapping=AAMapping()))
     assert isinstance(ga_processor, AllowlistSpanProcessor)
     otlp = OTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
     assert isinstance(configurator.export_span_processor(otlp), BatchSpanProcessor)
     monkeypatch.setenv("OTEL_AA_OTLP_ALLOWLIST", "true")
+    config.reload()
     wrapped = configurator.export_span_processor(otlp)
     assert isinstance(wrapped, AllowlistSpanProcessor)
     for processor in (ga_processor, wrapped):
         processor.shutdown()
 
 
-def test_metrics_env_without_ga(monkeypatch):
-    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "ga,otlp")
-    with configurator._metrics_without_ga() as had:
-        import os
+def test_ga_metrics_entry_point_is_the_reader_the_sdk_builds_and_stops(monkeypatch):
+    """``ga`` names the daily-stats reader: the SDK builds it with the configurator's arguments
+    (no environment rewritten around it) and its MeterProvider shuts it down."""
+    import os
+    from importlib.metadata import entry_points
 
-        assert had and os.environ["OTEL_METRICS_EXPORTER"] == "otlp"
-    assert os.environ["OTEL_METRICS_EXPORTER"] == "ga,otlp"
+    from opentelemetry.exporter.google_analytics import GoogleAnalyticsMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricReader
+
+    from otel_aa.lease import DjangoLease
+
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "ga,otlp")
+    before = dict(os.environ)
+    (entry_point,) = entry_points(group="opentelemetry_metrics_exporter", name="ga")
+    reader_cls = entry_point.load()
+    assert reader_cls is GoogleAnalyticsMetricReader and issubclass(reader_cls, MetricReader)
+    args = configurator.exporter_args_map()[reader_cls]
+    assert isinstance(args["lease"], DjangoLease) and args["settings"] is not None
+    assert args["send_due_at_shutdown"] is True  # a worker recycled before its first check
+    reader = reader_cls(**args)
+    assert dict(os.environ) == before
+    provider = MeterProvider(metric_readers=[reader])
+    assert reader in GoogleAnalyticsMetricReader.running()
+    provider.shutdown()
+    assert reader not in GoogleAnalyticsMetricReader.running()
 
 
 def test_checks(settings, monkeypatch):
@@ -358,6 +396,7 @@ def test_checks(settings, monkeypatch):
     assert "otel_aa.W001" in ids
     assert all("canarysecret" not in m.msg for m in checks.check_tokens())
     settings.ANALYTICS_DISABLED = True
+    config.reload()
     assert "otel_aa.I001" in {m.id for m in checks.check_tokens()}
     assert [m.id for m in checks.check_pipeline()] == ["otel_aa.W002"]
     settings.MIDDLEWARE = ["x", checks._OTEL_MIDDLEWARE]
@@ -374,10 +413,11 @@ def test_instrumentation_metrics_are_skipped_when_only_ga_reads_metrics(monkeypa
     from opentelemetry.metrics import NoOpMeterProvider
 
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", exporters)
-    from otel_aa.instrumenting import instrumentation_kwargs
+    from otel_aa.instrumenting import instrumentor_kwargs
 
-    kwargs = instrumentation_kwargs()
-    assert isinstance(kwargs.get("meter_provider"), NoOpMeterProvider) is noop
+    for name in ("django", "celery"):
+        kwargs = instrumentor_kwargs(name)
+        assert isinstance(kwargs.get("meter_provider"), NoOpMeterProvider) is noop
 
 
 def test_daily_stats_lease_is_not_due_before_django_is_set_up(monkeypatch):

@@ -13,6 +13,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from otel_aa.ga_mapping import AAMapping
+
 SECRETS = ("faultsecret-one-4f1c9a", "faultsecret-two-8be2d0", "faultsecret-three-77ac1e")
 TOKENS = [
     {"name": f"fault{i}", "measurement_id": f"G-FAULT{i:04d}", "api_secret": secret}
@@ -57,6 +59,7 @@ def fast_exporter(
     else (HTTP, retries, Retry-After handling) is the real code path.
     """
     exporter = GoogleAnalyticsSpanExporter(
+        mapping=AAMapping(),
         tokens=list(tokens), endpoint=endpoint, timeout=timeout, validate=validate
     )
     transport = exporter._pipeline.transport  # type: ignore[union-attr]

@@ -18,7 +18,7 @@ from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 
 from faults._support import closed_endpoint, fast_exporter, transport
-from otel_aa import configurator, hooks
+from otel_aa import configurator, django_hook
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.django_db]
 
@@ -50,7 +50,7 @@ def _site(endpoint: str, **kwargs: Any) -> Iterator[Site]:
     # A batch delay of an hour: exports happen when the test flushes, not on their own.
     provider.add_span_processor(configurator.export_span_processor(exporter, schedule_delay_millis=3_600_000))
     instrumentor = DjangoInstrumentor()
-    instrumentor.instrument(tracer_provider=provider, response_hook=hooks.django_response_hook)
+    instrumentor.instrument(tracer_provider=provider, response_hook=django_hook.django_response_hook)
     try:
         yield Site(provider, exporter)
     finally:

@@ -25,6 +25,7 @@ from opentelemetry.exporter.google_analytics import (
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.metrics import MeterProvider
 
+from otel_aa.ga_mapping import AAMapping
 from otel_aa.lease import DjangoLease
 from otel_aa.stats import register_gauges
 
@@ -107,6 +108,7 @@ def test_stats_pipeline_with_redis_down_sends_nothing_then_once_when_back(
     up, down = caches
     lease = DjangoLease(interval=3600, key=f"lease-{uuid.uuid4().hex[:8]}")
     exporter = GoogleAnalyticsMetricExporter(
+        mapping=AAMapping(),
         tokens=[TOKEN], endpoint=ga.endpoint, validate=False, client_id="faults-client", lease=lease
     )
     reader = GoogleAnalyticsMetricReader(exporter, export_interval_millis=3_600_000)
@@ -137,6 +139,7 @@ def test_database_down_during_a_collection(ga: GACollector, guard_reraises: list
     User.objects.create(username="stats-fault-user")
     lease = InProcessLease(interval=0.001)
     exporter = GoogleAnalyticsMetricExporter(
+        mapping=AAMapping(),
         tokens=[TOKEN], endpoint=ga.endpoint, validate=False, client_id="faults-client", lease=lease
     )
     reader = GoogleAnalyticsMetricReader(exporter, export_interval_millis=3_600_000)

@@ -20,7 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
-from otel_aa import configurator, hooks  # noqa: E402
+from otel_aa import configurator, django_hook  # noqa: E402
+from otel_aa.ga_mapping import AAMapping  # noqa: E402
 
 TOKENS = [{"name": "hostile", "measurement_id": "G-HOSTILE01", "api_secret": "hostilesecret-5d1e0a"}]
 
@@ -46,6 +47,7 @@ def pipeline(ga: GACollector) -> Iterator[Pipeline]:
     from opentelemetry.instrumentation.django import DjangoInstrumentor
 
     exporter = GoogleAnalyticsSpanExporter(
+        mapping=AAMapping(),
         endpoint=ga.endpoint, tokens=TOKENS, client_id="hostile-client", validate=False, timeout=5
     )
     provider = TracerProvider(sampler=configurator._sampler())
@@ -53,7 +55,7 @@ def pipeline(ga: GACollector) -> Iterator[Pipeline]:
     raw = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(raw))
     instrumentor = DjangoInstrumentor()
-    instrumentor.instrument(tracer_provider=provider, response_hook=hooks.django_response_hook)
+    instrumentor.instrument(tracer_provider=provider, response_hook=django_hook.django_response_hook)
     try:
         yield Pipeline(provider, raw)
     finally:

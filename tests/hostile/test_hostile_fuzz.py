@@ -2,7 +2,7 @@
 
 Raw span (any attributes, any strings: surrogates, control characters, 10k-character values,
 huge ints, NaN) → AnalyticsSampler → AllowlistSpanProcessor → BatchSpanProcessor → GA span
-exporter (``mapping.span_to_event`` → ``limits.sanitize_event`` → batch) → a real HTTP server on
+exporter (``AAMapping.span_to_event`` → ``limits.sanitize_event`` → batch) → a real HTTP server on
 loopback that checks every hit with ``testing.validate_payload``. Every span GA can use must end up
 as a valid hit or as a counted drop, and one bad span must not take the rest of its batch down.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, span_to_event
+from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.limits import sanitize_event
 from opentelemetry.exporter.google_analytics.testing import GACollector, validate_payload
@@ -26,7 +26,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from otel_aa import configurator
-from otel_aa.privacy import AllowlistSpanProcessor
+from otel_aa.allowlist_processor import AllowlistSpanProcessor
+from otel_aa.ga_mapping import AAMapping
 
 TOKEN = {"name": "fuzz", "measurement_id": "G-FUZZ0001", "api_secret": "fuzzsecret-93be1c"}
 
@@ -116,6 +117,7 @@ class _Pipeline:
 
     def __init__(self, endpoint: str) -> None:
         self.exporter = GoogleAnalyticsSpanExporter(
+            mapping=AAMapping(),
             tokens=[TOKEN], endpoint=endpoint, timeout=5, validate=False
         )
         self.seen = InMemorySpanExporter()
@@ -174,7 +176,7 @@ def test_every_usable_span_arrives_valid_or_is_counted(
     expected = 0
     unusable = 0
     for reduced in pipeline.seen.get_finished_spans():
-        event = span_to_event(reduced)
+        event = pipeline.exporter.mapping.span_to_event(reduced)
         if event is None:
             continue
         if sanitize_event(event, DropCounter()) is None:

@@ -20,7 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import otel_aa
 from hostile.conftest import TOKENS
-from otel_aa import configurator, hooks
+from otel_aa import celery_hooks, configurator
+from otel_aa.ga_mapping import AAMapping
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,13 +40,14 @@ def celery_pipeline(ga: GACollector) -> Iterator[Pipeline]:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
     exporter = GoogleAnalyticsSpanExporter(
+        mapping=AAMapping(),
         endpoint=ga.endpoint, tokens=TOKENS, client_id="hostile-client", validate=False, timeout=5
     )
     provider = TracerProvider(sampler=configurator._sampler())
     provider.add_span_processor(configurator.export_span_processor(exporter))
     instrumentor = CeleryInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
-    assert hooks.connect_celery_signals()
+    assert celery_hooks.connect_celery_signals()
     app = Celery("hostile", broker="memory://", backend="cache+memory://", set_as_current=False)
     app.conf.task_store_eager_result = False
     try:

@@ -88,7 +88,12 @@ def test_sdist_holds_the_package_and_not_the_repository(dist_dir: Path, name: st
         assert licence_file is not None and licence in licence_file.read().decode()[:400]
     source_package = package if name == "otel-aa" else "src/" + package
     assert {"LICENSE", "README.md", "pyproject.toml", "PKG-INFO", source_package + "py.typed"} <= members
-    assert not [m for m in members if m.startswith(NOT_SHIPPED) or "/tests/" in m], sorted(members)
+    # The exporter's sdist ships its own tests (as contrib's packages do), and only those.
+    own_tests = {m for m in members if m.startswith("tests/")} if name == "exporter" else set()
+    assert name != "exporter" or {"tests/conftest.py", "tests/ga_test_support.py"} <= own_tests
+    shipped = members - own_tests
+    assert not [m for m in shipped if m.startswith(NOT_SHIPPED) or "/tests/" in m], sorted(members)
+    assert not [m for m in own_tests if "__pycache__" in m or m.endswith(".pyc")], sorted(own_tests)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,9 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
-from otel_aa import configurator, hooks, titles  # noqa: E402
+from otel_aa import config, configurator, django_hook, titles  # noqa: E402
+from otel_aa.ga_mapping import AAMapping  # noqa: E402
+from otel_aa.host_settings import django_setting  # noqa: E402
 
 SECRET = "privacysecret-3c9d1f"
 TOKENS = [{"name": "privacy", "measurement_id": "G-PRIVACY01", "api_secret": SECRET}]
@@ -58,13 +60,14 @@ def _instrumented(ga: GACollector, semconv: str, monkeypatch: pytest.MonkeyPatch
                         getattr(middleware, "_sem_conv_opt_in_mode", None), raising=False)
     _set_semconv(stability, semconv)
     exporter = GoogleAnalyticsSpanExporter(endpoint=ga.endpoint, tokens=TOKENS, client_id="privacy-client",
-                                           validate=False, timeout=5)
+                                           validate=False, timeout=5, mapping=AAMapping(),
+                                           settings=django_setting)
     provider = TracerProvider(sampler=configurator._sampler())
     provider.add_span_processor(configurator.export_span_processor(exporter))
     raw = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(raw))
     instrumentor = DjangoInstrumentor()
-    instrumentor.instrument(tracer_provider=provider, response_hook=hooks.django_response_hook)
+    instrumentor.instrument(tracer_provider=provider, response_hook=django_hook.django_response_hook)
     titles._SEEN.clear()
     ga.clear()
     try:
@@ -100,4 +103,5 @@ def title_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     """Both page-title modes; ``html`` with k = 3."""
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE", request.param)
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE_K", "3")
+    config.reload()
     return str(request.param)

@@ -129,12 +129,13 @@ def test_a_path_value_whose_str_raises_is_never_converted(pipeline: Pipeline, ti
 def test_a_hook_failing_partway_keeps_the_page_view_and_attributes(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, guard_reraises: list[BaseException]
 ) -> None:
-    from otel_aa import titles
+    from otel_aa import config, titles
 
     def broken(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("the title step failed")
 
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE", "html")
+    config.reload()
     monkeypatch.setattr(titles, "html_title", broken)
     response = Client().get("/shared/", HTTP_ACCEPT_LANGUAGE="de")
     assert response.status_code == 200

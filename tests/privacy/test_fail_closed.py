@@ -8,14 +8,21 @@ from typing import Any
 
 import pytest
 from django.test import Client, override_settings
-from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, _log, load_tokens
+from opentelemetry.exporter.google_analytics import (
+    GoogleAnalyticsSpanExporter,
+    _log,
+    load_tokens,
+    reload_settings,
+)
 from opentelemetry.exporter.google_analytics import settings as ga_settings
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_aa import compat, configurator
-from otel_aa.privacy import AllowlistSpanProcessor
+from otel_aa import compat, config, configurator
+from otel_aa.allowlist_processor import AllowlistSpanProcessor
+from otel_aa.ga_mapping import AAMapping
+from otel_aa.host_settings import django_setting
 from privacy.conftest import TOKENS, Pipeline
 
 UNREADABLE = ["y", "2", "disable", "zq7maybe", " on please "]
@@ -41,7 +48,7 @@ def test_resolve_fail_closed_takes_the_closed_side_once(
     with override_settings(OTEL_X_SWITCH=False):  # the next source must not be taken instead
         for _ in range(3):
             assert ga_settings.resolve_fail_closed("OTEL_X_SWITCH", None, False, ga_settings.parse_bool,
-                                                   True, "off") is True
+                                                   True, "off", settings=django_setting) is True
     (message,) = _named(caplog, "OTEL_X_SWITCH")
     assert CANARY not in message and "not a boolean" in message
 
@@ -50,13 +57,13 @@ def test_resolve_fail_closed_takes_the_closed_side_once(
 def test_a_wrong_type_is_unreadable(value: Any) -> None:
     with override_settings(OTEL_X_SWITCH=value):
         assert ga_settings.resolve_fail_closed("OTEL_X_SWITCH", None, False, ga_settings.parse_bool,
-                                               "closed", "off") == "closed"
+                                               "closed", "off", settings=django_setting) == "closed"
 
 
 def test_precedence_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     def read(argument: bool | None = None) -> Any:
         return ga_settings.resolve_fail_closed("OTEL_X_SWITCH", argument, "default", ga_settings.parse_bool,
-                                               "closed", "off")
+                                               "closed", "off", settings=django_setting)
 
     assert read() == "default"
     with override_settings(OTEL_X_SWITCH="false"):
@@ -94,10 +101,14 @@ def test_an_unreadable_analytics_disabled_sends_nothing(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, value: str
 ) -> None:
     monkeypatch.setenv("ANALYTICS_DISABLED", value)
+    config.reload()  # settings are resolved once: a change is seen at the reload (AppConfig.ready)
+    reload_settings()
     assert compat.analytics_disabled() is True
     assert Client().get("/shared/").status_code == 200
     assert pipeline.page_views() == []
     monkeypatch.setenv("ANALYTICS_DISABLED", "false")  # the control: readable and off, it sends
+    config.reload()
+    reload_settings()
     assert Client().get("/shared/").status_code == 200
     assert len(pipeline.page_views()) == 1
     assert len(_named(caplog, "ANALYTICS_DISABLED")) == 1
@@ -106,6 +117,7 @@ def test_an_unreadable_analytics_disabled_sends_nothing(
 @pytest.mark.parametrize("value", UNREADABLE)
 def test_an_unreadable_otlp_allowlist_is_on(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("OTEL_AA_OTLP_ALLOWLIST", value)
+    config.reload()
     processor = configurator.export_span_processor(InMemorySpanExporter())
     try:
         assert isinstance(processor, AllowlistSpanProcessor)
@@ -115,7 +127,7 @@ def test_an_unreadable_otlp_allowlist_is_on(monkeypatch: pytest.MonkeyPatch, val
 
 def _exporter(ga: GACollector, **kwargs: Any) -> GoogleAnalyticsSpanExporter:
     return GoogleAnalyticsSpanExporter(tokens=TOKENS, client_id="privacy-client", validate=False, timeout=5,
-                                       **kwargs)
+                                       **kwargs, mapping=AAMapping(), settings=django_setting)
 
 
 @pytest.mark.parametrize("endpoint", [
@@ -151,8 +163,9 @@ def test_an_unreadable_endpoint_sends_nowhere(
         messages = _named(caplog, "OTEL_EXPORTER_GA_ENDPOINT")
         assert len(messages) == 1 and "nothing is sent" in messages[0]
         assert "google-analytics.com" not in messages[0]
-    # The control: a readable endpoint sends.
+    # The control: a readable endpoint sends (once the settings are resolved again).
     with override_settings(OTEL_EXPORTER_GA_ENDPOINT=ga.endpoint):
+        reload_settings()
         with provider.get_tracer("t").start_as_current_span(
                 "GET x/", kind=SpanKind.SERVER,
                 attributes={"http.method": "GET", "http.status_code": 200, "http.route": "x/",

@@ -16,8 +16,9 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMet
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_aa import configurator, task_counts
+from otel_aa import configurator, names
 from otel_aa.ga_fields import GA_FIELDS
+from otel_aa.ga_mapping import AAMapping
 from privacy.conftest import TOKENS
 
 
@@ -45,7 +46,8 @@ def _paths(value: Any, prefix: str = "") -> Iterator[str]:
 
 def _send_everything(ga: GACollector) -> None:
     args = {"tokens": TOKENS, "endpoint": ga.endpoint, "client_id": "privacy-client", "validate": False,
-            "timeout": 5, "user_properties": lambda: {"allianceauth_version": "4.6.0"}}
+            "timeout": 5, "user_properties": lambda: {"allianceauth_version": "4.6.0"},
+            "mapping": AAMapping()}
     provider = TracerProvider()
     provider.add_span_processor(configurator.export_span_processor(GoogleAnalyticsSpanExporter(**args)))
     tracer = provider.get_tracer("t")
@@ -84,14 +86,13 @@ def _send_everything(ga: GACollector) -> None:
     # Aggregated task events: the task-run counter, as deltas, to a token that takes counts.
     delta = InMemoryMetricReader(preferred_temporality={Counter: AggregationTemporality.DELTA})
     meters = MeterProvider(metric_readers=[delta])
-    runs = meters.get_meter("otel_aa").create_counter(task_counts.METRIC_TASK_RUNS)
+    runs = meters.get_meter("otel_aa").create_counter(names.METRIC_TASK_RUNS)
     runs.add(3, {"aa.task.namespace": "app", "aa.task.name": "t", "aa.task.result": "Success"})
     data = delta.get_metrics_data()
     meters.shutdown()
     assert data is not None
     counting = [dict(t, aggregate_celery_events=True) for t in TOKENS]
-    exporter = GoogleAnalyticsMetricExporter(lease=_Granted(), count_rules=task_counts.COUNT_RULES,
-                                             **dict(args, tokens=counting))
+    exporter = GoogleAnalyticsMetricExporter(lease=_Granted(), **dict(args, tokens=counting))
     exporter.export(data)
     exporter.shutdown()
 

@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 
 from otel_aa import configurator
+from otel_aa.ga_mapping import AAMapping
 from privacy.conftest import SECRET, TOKENS
 
 USER, PASSWORD, KEY = "zq7user", "zq7password", "zq7relaykey"
@@ -58,7 +59,8 @@ def test_exporter_repr_and_debug_lines(ga: GACollector, caplog: pytest.LogCaptur
     caplog.set_level(logging.DEBUG)
     ga.clear()
     exporter = GoogleAnalyticsSpanExporter(endpoint=_with_credentials(ga.endpoint), tokens=TOKENS,
-                                           client_id="privacy-client", validate=False, timeout=5)
+                                           client_id="privacy-client", validate=False, timeout=5,
+                                           mapping=AAMapping())
     _assert_masked(repr(exporter))
     provider = TracerProvider()
     provider.add_span_processor(configurator.export_span_processor(exporter))

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from otel_aa import configurator, otlp_allowlist
+from otel_aa import config, configurator, otlp_allowlist
 
 CANARY = "zq7canary"
 RESOURCE = Resource({"service.name": f"svc-{CANARY}", "host.name": f"host-{CANARY}", "host.id": CANARY,
@@ -41,6 +41,7 @@ def test_metrics_and_their_resource_are_reduced(monkeypatch: pytest.MonkeyPatch)
 
 def test_spans_and_their_resource_are_reduced(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_AA_OTLP_ALLOWLIST", "true")
+    config.reload()  # resolved once: the change is seen at the reload
     otlp = InMemorySpanExporter()
     provider = TracerProvider(resource=RESOURCE)
     provider.add_span_processor(configurator.export_span_processor(otlp))

@@ -23,7 +23,8 @@ from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_aa import configurator, hooks
+from otel_aa import celery_hooks, config, configurator
+from otel_aa.ga_mapping import AAMapping
 from privacy import views
 from privacy.conftest import TOKENS, Pipeline
 
@@ -104,6 +105,7 @@ def _requests(draw: st.DrawFn) -> dict[str, Any]:
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE", request.param)
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE_K", "3")
+    config.reload()
     return str(request.param)
 
 
@@ -146,12 +148,12 @@ def celery_app(ga: GACollector) -> Iterator[tuple[Celery, TracerProvider]]:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
     exporter = GoogleAnalyticsSpanExporter(endpoint=ga.endpoint, tokens=TOKENS, client_id="privacy-client",
-                                           validate=False, timeout=5)
+                                           validate=False, timeout=5, mapping=AAMapping())
     provider = TracerProvider(sampler=configurator._sampler())
     provider.add_span_processor(configurator.export_span_processor(exporter))
     instrumentor = CeleryInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
-    assert hooks.connect_celery_signals()
+    assert celery_hooks.connect_celery_signals()
     app = Celery("privacy", broker="memory://", backend="cache+memory://", set_as_current=False)
     app.conf.task_store_eager_result = False
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_aa import titles
+from otel_aa import config, titles
 
 CANARY = "zq7canary"
 
@@ -70,7 +70,7 @@ def test_memory_is_bounded() -> None:
 @pytest.mark.parametrize("value", ["HTML", " view_name "])
 def test_mode_values(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE", value)
-    assert titles.title_mode() == value.strip().lower()
+    assert config.reload().page_title_mode == value.strip().lower()
 
 
 @pytest.mark.parametrize("value", ["yes", "zq7title", "1"])
@@ -81,8 +81,8 @@ def test_an_unreadable_mode_is_view_name(
 
     _log._reset()
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE", value)
-    assert titles.title_mode() == "view_name"
-    assert titles.title_mode() == "view_name"
+    assert config.reload().page_title_mode == "view_name"
+    assert config.reload().page_title_mode == "view_name"
     messages = [r.getMessage() for r in caplog.records if "OTEL_AA_PAGE_TITLE" in r.getMessage()]
     assert len(messages) == 1 and "zq7" not in messages[0]
 
@@ -90,6 +90,6 @@ def test_an_unreadable_mode_is_view_name(
 @pytest.mark.parametrize("value", ["many", "-3", "0"])
 def test_an_unreadable_k_sends_no_html_title(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE_K", value)
-    assert titles._k() is None
+    assert config.reload().page_title_k is None
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE_K", "1")
-    assert titles._k() == 2  # never fewer than two visitors
+    assert config.reload().page_title_k == 2  # never fewer than two visitors

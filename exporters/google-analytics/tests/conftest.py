@@ -16,7 +16,7 @@ from opentelemetry.exporter.google_analytics.testing import GACollector
 def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No GA setting leaks in from the machine; every log-once starts fresh."""
     for name in list(os.environ):
-        if name.startswith("OTEL_EXPORTER_GA_") or name == "ANALYTICS_DISABLED":
+        if name.startswith("OTEL_EXPORTER_GA_"):
             monkeypatch.delenv(name)
     _log._reset()
     yield

@@ -4,56 +4,42 @@ per-run events for the others; the expensive gauges observe only in a due collec
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ga_test_support import SpanFactory, token
+from ga_test_support import METRIC_RUNS, METRIC_USERS, AppMapping, SpanFactory, token
 from opentelemetry.exporter.google_analytics import (
     GoogleAnalyticsMetricExporter,
     GoogleAnalyticsMetricReader,
     GoogleAnalyticsSpanExporter,
     load_tokens,
 )
-from opentelemetry.exporter.google_analytics import attributes as attr
-from opentelemetry.exporter.google_analytics.counts import (
-    AGGREGATE_PARAM,
-    CountRule,
-    observe_when_due,
-)
+from opentelemetry.exporter.google_analytics.counts import AGGREGATE_PARAM, observe_when_due
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 PER_RUN, COUNTS = "G-PERRUN001", "G-COUNTS001"
-METRIC = "app.job.runs"
-
-
-def _params(attributes: Mapping[str, Any]) -> Mapping[str, str] | None:
-    job = attributes.get("job")
-    return {"namespace": "app", "task": job, "result": "Success", "label": job} \
-        if isinstance(job, str) else None
-
-
-RULES = {METRIC: CountRule("celery_event", _params)}
 
 
 class Site:
-    """A MeterProvider with the GA reader (a lease due once an hour), an in-memory reader standing
-    for OTLP, a counter and a gauge whose callback stands for a database count."""
+    """A MeterProvider with the GA reader (a lease due once an hour) and the test app's mapping
+    (its runs counter as counts), an in-memory reader standing for OTLP, the counter and a gauge
+    whose callback stands for a database count."""
 
     def __init__(self, ga: GACollector, tokens: list[dict[str, Any]]) -> None:
         self.exporter = GoogleAnalyticsMetricExporter(tokens=tokens, endpoint=ga.endpoint,
-                                                      stats_interval=3600, count_rules=RULES)
+                                                      stats_interval=3600, mapping=AppMapping())
         self.reader = GoogleAnalyticsMetricReader(self.exporter, export_interval_millis=3_600_000)
         self.otlp = InMemoryMetricReader()
         self.provider = MeterProvider(metric_readers=[self.reader, self.otlp])
         meter = self.provider.get_meter("tests.counts")
-        self.runs = meter.create_counter(METRIC)
+        self.runs = meter.create_counter(METRIC_RUNS)
         self.queries = 0
         self._lock = threading.Lock()
-        meter.create_observable_gauge(attr.METRIC_USERS, callbacks=[observe_when_due(self._users)])
+        meter.create_observable_gauge(METRIC_USERS, callbacks=[observe_when_due(self._users)])
 
     def _users(self, options: CallbackOptions) -> list[Observation]:
         with self._lock:
@@ -111,7 +97,7 @@ def test_a_counts_only_collection_does_not_run_the_stats_callbacks(ga: GACollect
     data = site.otlp.get_metrics_data()
     assert site.queries == 2
     names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
-    assert {METRIC, attr.METRIC_USERS} <= names
+    assert {METRIC_RUNS, METRIC_USERS} <= names
 
 
 def test_without_a_counting_token_the_reader_collects_only_when_due(ga: GACollector,
@@ -130,9 +116,10 @@ def test_without_a_counting_token_the_reader_collects_only_when_due(ga: GACollec
 def test_per_run_events_skip_the_counting_token(ga: GACollector, spans: SpanFactory,
                                                 fast_retries: None) -> None:
     exporter = GoogleAnalyticsSpanExporter(
-        tokens=[token(PER_RUN), token(COUNTS, aggregate_celery_events=True)], endpoint=ga.endpoint)
+        tokens=[token(PER_RUN), token(COUNTS, aggregate_celery_events=True)], endpoint=ga.endpoint,
+        mapping=AppMapping())
     try:
-        exporter.export([spans.task("app.tasks.sync")])
+        exporter.export([spans.task("sync")])
     finally:
         exporter.shutdown()
     assert [e["params"]["task"] for e in ga.events("celery_event", PER_RUN)] == ["sync"]

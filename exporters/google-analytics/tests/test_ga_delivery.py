@@ -13,10 +13,12 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
-from ga_test_support import MEASUREMENT_ID, OTHER_ID, OTHER_SECRET, SECRET, SpanFactory, token
+from ga_test_support import MEASUREMENT_ID, OTHER_ID, OTHER_SECRET, SECRET, AppMapping, SpanFactory, token
 from opentelemetry.exporter.google_analytics import (
     GoogleAnalyticsMetricExporter,
+    GoogleAnalyticsMetricReader,
     GoogleAnalyticsSpanExporter,
+    reload_settings,
 )
 from opentelemetry.exporter.google_analytics._retry import parse_retry_after
 from opentelemetry.exporter.google_analytics.testing import GACollector
@@ -89,7 +91,7 @@ def test_streams_and_ignore_paths_per_token(ga: GACollector, fast_retries: None,
     exp = GoogleAnalyticsSpanExporter(tokens=[
         token(page_views=False),
         token(OTHER_ID, OTHER_SECRET, celery_events=False, ignore_paths=["^/admin/"]),
-    ], endpoint=ga.endpoint)
+    ], endpoint=ga.endpoint, mapping=AppMapping())  # spans.task(): the test app's run events
     batch = [spans.page(), spans.page(**{"http.route": "admin/<path:object_id>/"}), spans.task()]
     assert exp.export(batch) is SpanExportResult.SUCCESS
     first = [(e["name"], e["params"].get("page_location")) for e in ga.events(measurement_id=MEASUREMENT_ID)]
@@ -210,7 +212,8 @@ def test_user_properties_are_sanitized(ga: GACollector, fast_retries: None, span
 
 def test_analytics_disabled_sends_nothing(ga: GACollector, exporter: GoogleAnalyticsSpanExporter,
                                           spans: SpanFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANALYTICS_DISABLED", "true")
+    monkeypatch.setenv("OTEL_EXPORTER_GA_DISABLED", "true")
+    reload_settings()  # settings are resolved once; a change is seen at the reload
     assert exporter.export(_pages(spans, 2)) is SpanExportResult.SUCCESS
     assert ga.requests == []
 
@@ -283,15 +286,20 @@ def test_entry_points_load_and_build_from_env(ga: GACollector, monkeypatch: pyte
     (traces,) = entry_points(group="opentelemetry_traces_exporter", name="ga")
     (metrics,) = entry_points(group="opentelemetry_metrics_exporter", name="ga")
     assert traces.load() is GoogleAnalyticsSpanExporter
-    assert metrics.load() is GoogleAnalyticsMetricExporter
+    # The metrics entry point is the reader (a MetricReader: the SDK builds it with the exporter's
+    # arguments and gives it to its MeterProvider, which flushes and shuts it down).
+    assert metrics.load() is GoogleAnalyticsMetricReader
     span_exporter = traces.load()()
-    metric_exporter = metrics.load()()
+    metric_reader = metrics.load()()
+    metric_exporter = metric_reader._ga_exporter
+    assert isinstance(metric_exporter, GoogleAnalyticsMetricExporter)
     assert [t.measurement_id for t in span_exporter.tokens] == [MEASUREMENT_ID]
     assert [t.measurement_id for t in metric_exporter.tokens] == [MEASUREMENT_ID]
     assert span_exporter.export(_pages(spans, 1)) is SpanExportResult.SUCCESS
     assert len(ga.hits) == 1
     span_exporter.shutdown()
-    metric_exporter.shutdown()
+    metric_reader.shutdown()
+    assert metric_exporter._shutdown
 
 
 def test_no_tokens_builds_and_exports_nothing(spans: SpanFactory) -> None:

@@ -96,16 +96,16 @@ def test_exports_run_with_instrumentation_suppressed(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Instrumentations below requests (urllib3's) see the SDK's suppression key during a send."""
     from opentelemetry import context
-    from opentelemetry.exporter.google_analytics import _transport
+    from opentelemetry.exporter.google_analytics import _http
 
     seen: list[object] = []
-    real = _transport._ADAPTER_SEND
+    real = _http._urlopen
 
     def spy(*args: object, **kwargs: object) -> object:
         seen.append(context.get_value(context._SUPPRESS_INSTRUMENTATION_KEY))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_transport, "_ADAPTER_SEND", spy)
+    monkeypatch.setattr(_http, "_urlopen", spy)
     assert _export(exporter, spans, 5) is SpanExportResult.SUCCESS
     assert seen == [True]
     assert context.get_value(context._SUPPRESS_INSTRUMENTATION_KEY) is None  # restored after

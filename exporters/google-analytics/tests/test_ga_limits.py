@@ -14,7 +14,7 @@ from opentelemetry.exporter.google_analytics._pipeline import _Pipeline
 from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.events import GAEvent
 from opentelemetry.exporter.google_analytics.limits import sanitize_event
-from opentelemetry.exporter.google_analytics.mapping import span_to_event
+from opentelemetry.exporter.google_analytics.mapping import DefaultMapping
 from opentelemetry.exporter.google_analytics.testing import GACollector, validate_payload
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanKind
@@ -108,10 +108,10 @@ def test_validate_payload_body_size_and_required_events() -> None:
 
 
 def test_batches_stay_under_the_body_limit() -> None:
-    pipeline = _Pipeline(tokens=[], measurement_id=None, api_secret=None, page_views=None,
-                         celery_events=None, daily_stats=None, ignore_paths=None,
-                         endpoint="http://127.0.0.1:9/mp/collect", timeout=1.0, validate=False,
-                         client_id="c", user_properties={"aa_version": "4.6.0"}, session=None)
+    pipeline = _Pipeline(dict(tokens=[], measurement_id=None, api_secret=None, page_views=None,
+                              celery_events=None, daily_stats=None, ignore_paths=None,
+                              endpoint="http://127.0.0.1:9/mp/collect", timeout=1.0, validate=False,
+                              client_id="c", user_properties={"aa_version": "4.6.0"}, session=None))
     # 3-byte characters: ~7.8 kB per event, so the size limit cuts batches before 25 events.
     heavy = [_event("e", {f"p{j}": f"{i:03d}" + "€" * 97 for j in range(25)}) for i in range(60)]
     bodies = pipeline.bodies_for(heavy)
@@ -162,10 +162,11 @@ def _span_attributes(draw: st.DrawFn) -> tuple[SpanKind, dict[str, Any]]:
 
 
 _factory = SpanFactory()
-_PIPELINE = _Pipeline(tokens=[], measurement_id=None, api_secret=None, page_views=None, celery_events=None,
-                      daily_stats=None, ignore_paths=None, endpoint="http://127.0.0.1:9/mp/collect",
-                      timeout=1.0, validate=False, client_id="c", user_properties={"aa_version": "4.6.0"},
-                      session=None)
+span_to_event = DefaultMapping().span_to_event
+_PIPELINE = _Pipeline(dict(tokens=[], measurement_id=None, api_secret=None, page_views=None,
+                           celery_events=None, daily_stats=None, ignore_paths=None,
+                           endpoint="http://127.0.0.1:9/mp/collect", timeout=1.0, validate=False,
+                           client_id="c", user_properties={"aa_version": "4.6.0"}, session=None))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

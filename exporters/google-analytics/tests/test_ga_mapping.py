@@ -1,40 +1,29 @@
-"""Spans and metrics to GA4 events, under both HTTP semantic-convention modes."""
+"""The default mapping: spans to GA4 events under both HTTP semantic-convention modes, and the
+metrics an app's rules name; an app's own mapping extends it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from ga_test_support import HTML_PAGE, SpanFactory
-from opentelemetry.exporter.google_analytics import attributes as attr
-from opentelemetry.exporter.google_analytics.mapping import (
-    PLACEHOLDER_ORIGIN,
-    metrics_to_events,
-    route_template,
-    session_id,
-    span_to_event,
+from ga_test_support import (
+    ATTR_PLUGIN,
+    HTML_PAGE,
+    METRIC_PLUGINS,
+    METRIC_RUNS,
+    METRIC_USERS,
+    AppMapping,
+    SpanFactory,
 )
+from opentelemetry.exporter.google_analytics import GAMapping
+from opentelemetry.exporter.google_analytics.counts import AGGREGATE_PARAM
+from opentelemetry.exporter.google_analytics.mapping import PLACEHOLDER_ORIGIN, DefaultMapping, session_id
 from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics import Counter, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader, MetricsData
 from opentelemetry.trace import SpanKind
 
-
-@pytest.mark.parametrize(("route", "template"), [
-    ("", "/"),
-    ("^$", "/"),
-    ("character/<int:character_id>/", "/character/<int:character_id>/"),
-    ("/already/slashed/", "/already/slashed/"),
-    ("robots.txt", "/robots.txt"),
-    ("^character/(?P<character_id>[0-9]+)/$", "/character/<character_id>/"),
-    (r"^api/(\d+)/detail\.json$", "/api/<var>/detail.json"),
-    ("^fleet/(?:join|leave)/[a-z]+/$", "/fleet/<var>/<var>/"),
-    (r"^srp/(?P<pk>\d+)/(?P<slug>[-\w]+)/\Z", "/srp/<pk>/<slug>/"),
-    ("^admin/^auth/user/(?P<object_id>.+)/change/$", "/admin/auth/user/<object_id>/change/"),
-])
-def test_route_template(route: str, template: str) -> None:
-    assert route_template(route) == template
-
+span_to_event = DefaultMapping().span_to_event
 
 OLD_HTTP = {"http.method": "GET", "http.status_code": 200}
 NEW_HTTP = {"http.request.method": "GET", "http.response.status_code": 200}
@@ -62,6 +51,13 @@ def _page_attrs(http: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {**base, **http, **CANARIES, **extra}
 
 
+def test_the_default_and_an_apps_own_mapping_are_ga_mappings() -> None:
+    assert isinstance(DefaultMapping(), GAMapping)
+    assert isinstance(AppMapping(), GAMapping)
+    assert DefaultMapping().maps_counts is False  # no counter named: the reader stays lazy
+    assert AppMapping().maps_counts is True
+
+
 @BOTH_MODES
 def test_html_get_2xx_with_route_is_a_page_view(spans: SpanFactory, http: dict[str, Any]) -> None:
     span = spans.make(attributes=_page_attrs(http))
@@ -78,6 +74,7 @@ def test_html_get_2xx_with_route_is_a_page_view(spans: SpanFactory, http: dict[s
     assert event.params["session_id"] == session_id(event.timestamp_micros)
     assert str(event.params["session_id"]).isdigit()
     assert event.timestamp_micros == span.end_time // 1000
+    assert event.aggregate is None
     text = repr(event)
     for canary in ("CANARY", "91234567", "aa.example.org", "203.0.113.7"):
         assert canary not in text
@@ -118,108 +115,97 @@ def test_root_route_is_slash(spans: SpanFactory) -> None:
     event = span_to_event(spans.page(**{"http.route": ""}))
     assert event is not None
     assert event.params["page_location"] == PLACEHOLDER_ORIGIN + "/"
+    assert event.route == "/"
 
 
-def test_task_run_is_a_celery_event(spans: SpanFactory) -> None:
-    event = span_to_event(spans.task(**{"ga.task.value": 7}))
-    assert event is not None
-    assert event.name == "celery_event"
-    assert event.stream == "celery_events"
-    assert event.route is None
-    assert {k: event.params[k] for k in ("namespace", "task", "result", "label", "value")} == {
-        "namespace": "allianceauth.eveonline", "task": "update_character", "result": "Success",
-        "label": "update_character", "value": 7,
-    }
-    assert "session_id" in event.params and "engagement_time_msec" in event.params
-
-
-def test_failed_task_sends_the_exception_class_name_only(spans: SpanFactory) -> None:
-    class TokenExpiredError(Exception):
-        pass
-
-    span = spans.task(error=TokenExpiredError("token of CANARY-USER expired"))
+def test_the_route_template_attribute_wins_over_http_route(spans: SpanFactory) -> None:
+    # The instrumenting side knows its routes: ga.page.route is the template, as it gives it.
+    span = spans.page(**{"http.route": "^character/(?P<character_id>[0-9]+)/$",
+                         "ga.page.route": "/character/<character_id>/"})
     event = span_to_event(span)
     assert event is not None
-    assert event.params["result"] == "TokenExpiredError"
-    assert event.params["value"] == 1
-    assert "CANARY" not in repr(event)
+    assert event.params["page_location"] == PLACEHOLDER_ORIGIN + "/character/<character_id>/"
+    assert event.route == "/character/<character_id>/"
+    # Without a leading slash, one is added; a route template alone is a resolved route.
+    event = span_to_event(spans.page(**{"http.route": None, "ga.page.route": "<admin>/auth/user/"}))
+    assert event is not None and event.route == "/<admin>/auth/user/"
 
 
-def test_task_result_attribute_wins(spans: SpanFactory) -> None:
-    event = span_to_event(spans.task(**{"ga.task.result": "HTTPError"}))
-    assert event is not None and event.params["result"] == "HTTPError"
-
-
-@pytest.mark.parametrize("retry", [{"ga.task.result": "Retry"}, {"celery.state": "RETRY"}])
-def test_retry_sends_nothing(spans: SpanFactory, retry: dict[str, str]) -> None:
-    assert span_to_event(spans.task(**retry)) is None
-
-
-def test_task_name_from_span_name_and_namespace_rules(spans: SpanFactory) -> None:
-    span = spans.make("run/myapp.tasks.cleanup", SpanKind.CONSUMER, {})
-    event = span_to_event(span)
+def test_without_a_template_http_route_is_taken_as_it_is(spans: SpanFactory) -> None:
+    # No parser here: a regex route is code, and it is sent as written.
+    event = span_to_event(spans.page(**{"http.route": "^api/(\\d+)/detail\\.json$"}))
     assert event is not None
-    assert (event.params["namespace"], event.params["task"]) == ("myapp", "cleanup")
-    span = spans.make("run/x", SpanKind.CONSUMER,
-                      {"celery.action": "run", "celery.task_name": "pkg.jobs.sync"})
-    event = span_to_event(span)
-    assert event is not None and event.params["namespace"] == "pkg.jobs"
+    assert event.params["page_location"] == PLACEHOLDER_ORIGIN + "/^api/(\\d+)/detail\\.json$"
 
 
-def test_publish_span_is_not_an_event(spans: SpanFactory) -> None:
-    span = spans.make("apply_async/x.tasks.y", SpanKind.PRODUCER,
-                      {"celery.action": "apply_async", "celery.task_name": "x.tasks.y"})
+def test_a_task_run_is_no_event_of_the_default(spans: SpanFactory) -> None:
+    # The exporter knows no task system: an app's mapping names its task events.
+    span = spans.task("sync")
     assert span_to_event(span) is None
+    event = AppMapping().span_to_event(span)
+    assert event is not None and event.name == "celery_event" and event.aggregate is False
+    assert event.params["task"] == "sync" and "session_id" in event.params
 
 
 def test_custom_event(spans: SpanFactory) -> None:
     span = spans.make("fleet joined", SpanKind.INTERNAL, {
         "ga.event.name": "fleet_join", "ga.event.stream": "daily_stats",
         "ga.event.param.fleet_type": "mining", "ga.event.param.pilots": 12,
+        "http.route": "fleet/<int:fleet_id>/",
     })
     event = span_to_event(span)
     assert event is not None
     assert event.name == "fleet_join" and event.stream == "daily_stats"
     assert event.params["fleet_type"] == "mining" and event.params["pilots"] == 12
+    assert event.route == "/fleet/<int:fleet_id>/"  # what a token's ignore_paths are matched against
+    assert event.aggregate is None  # either kind of token takes it
+
+
+def test_custom_event_with_an_unknown_stream_is_a_celery_events_one(spans: SpanFactory) -> None:
+    span = spans.make("x", SpanKind.CONSUMER, {"ga.event.name": "thing", "ga.event.stream": "nonsense"})
+    event = AppMapping().span_to_event(span)  # the custom event comes first, in any mapping
+    assert event is not None and event.name == "thing" and event.stream == "celery_events"
+    assert event.route is None
 
 
 def test_internal_span_is_nothing(spans: SpanFactory) -> None:
     assert span_to_event(spans.make("db", SpanKind.INTERNAL, {"db.system": "mysql"})) is None
 
 
-def test_metrics_to_stats_events() -> None:
-    reader = InMemoryMetricReader()
+def _collect(*, gauges: dict[str, list[tuple[int, dict[str, str]]]], runs: list[tuple[int, dict[str, str]]],
+             ) -> MetricsData:
+    reader = InMemoryMetricReader(preferred_temporality={Counter: AggregationTemporality.DELTA})
     provider = MeterProvider(metric_readers=[reader])
-    meter = provider.get_meter("tests.stats")
-
-    def gauge(name: str, points: list[tuple[int, dict[str, str]]]) -> None:
-        def callback(options: CallbackOptions) -> list[Observation]:
+    meter = provider.get_meter("tests.mapping")
+    for name, points in gauges.items():
+        def callback(options: CallbackOptions, points: list[tuple[int, dict[str, str]]] = points
+                     ) -> list[Observation]:
             return [Observation(value, attrs) for value, attrs in points]
 
         meter.create_observable_gauge(name, callbacks=[callback])
-
-    gauge(attr.METRIC_INSTALL_EXISTENCE, [(1, {attr.ATTR_INSTALL_KIND: "docker"})])
-    gauge(attr.METRIC_USERS, [(42, {})])
-    gauge(attr.METRIC_ESI_TOKENS, [(311, {})])
-    gauge(attr.METRIC_APPS, [(2, {})])
-    gauge(attr.METRIC_APP_INSTALLED, [(1, {attr.ATTR_APP_LABEL: "fleetactivitytracking"}),
-                                      (1, {attr.ATTR_APP_LABEL: "srp"})])
-    gauge(attr.METRIC_VERSION, [(1, {attr.ATTR_VERSION: "4.6.0"})])
-    gauge("unrelated.metric", [(5, {})])
+    counter = meter.create_counter(METRIC_RUNS)
+    for value, attrs in runs:
+        counter.add(value, attrs)
     data = reader.get_metrics_data()
-    assert data is not None
-    events = metrics_to_events(data)
     provider.shutdown()
-    got = sorted((e.params["task"], e.params["label"], e.params["value"]) for e in events)
-    assert got == sorted([
-        ("send_install_stats", "existence", 1),
-        ("send_install_stats", "existence_docker", 1),
-        ("send_install_stats", "users", 42),
-        ("send_install_stats", "tokens", 311),
-        ("send_install_stats", "addons", 2),
-        ("send_extension_stats", "fleetactivitytracking", 1),
-        ("send_extension_stats", "srp", 1),
-    ])
-    assert {e.name for e in events} == {"celery_event"}
-    assert {e.stream for e in events} == {"daily_stats"}
-    assert {e.params["namespace"] for e in events} == {"allianceauth.analytics"}
+    assert data is not None
+    return data
+
+
+def test_metric_and_count_rules_make_events_and_nothing_else_does() -> None:
+    data = _collect(gauges={METRIC_USERS: [(42, {})],
+                            METRIC_PLUGINS: [(1, {ATTR_PLUGIN: "srp"}), (1, {ATTR_PLUGIN: "fat"})],
+                            "unrelated.metric": [(5, {})]},
+                    runs=[(3, {"job": "sync"}), (1, {"job": "audit"}), (2, {"other": "x"})])
+    assert DefaultMapping().metrics_to_events(data) == []  # no rules: no metric is an event
+    events = AppMapping().metrics_to_events(data)
+    reports = sorted((e.params["label"], e.params["value"]) for e in events if e.aggregate is None)
+    assert reports == [("fat", 1), ("srp", 1), ("users", 42)]
+    assert {e.stream for e in events if e.aggregate is None} == {"daily_stats"}
+    counts = sorted((e.params["task"], e.params["value"]) for e in events if e.aggregate is True)
+    assert counts == [("audit", 1), ("sync", 3)]  # the point the rule can't read is dropped
+    assert all(e.params[AGGREGATE_PARAM] >= 1 for e in events if e.aggregate is True)
+    for event in events:
+        assert event.params["engagement_time_msec"] == 1
+        assert event.params["session_id"] == session_id(event.timestamp_micros)
+        assert event.name == "celery_event"

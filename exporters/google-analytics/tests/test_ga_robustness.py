@@ -32,7 +32,7 @@ def _pipeline(**kwargs: object) -> _Pipeline:
         validate=False, client_id="c", user_properties=None, session=None,
     )
     args.update(kwargs)
-    return _Pipeline(**args)  # type: ignore[arg-type]
+    return _Pipeline(args)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,13 @@
-"""Settings precedence (argument > env > Django setting > default) and token loading."""
+"""Settings precedence (argument > env > host setting > default) and token loading.
+
+"Host settings" are what the application hands in as ``settings=`` (a mapping or a lookup); the
+exporter reads no framework's settings of its own (the Django side is tested in tests/distro).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,23 +18,8 @@ from opentelemetry.exporter.google_analytics import (
     load_tokens,
 )
 from opentelemetry.exporter.google_analytics import environment_variables as env
-
-
-@pytest.fixture
-def django_settings() -> Iterator[Any]:
-    """Django settings for this test; left as found (configured or not) afterwards."""
-    from django.conf import UserSettingsHolder, global_settings, settings
-    from django.utils.functional import empty
-
-    configured_here = not settings.configured
-    if configured_here:
-        # What settings.configure() does, undone at the end so no other test inherits it.
-        settings._wrapped = UserSettingsHolder(global_settings)
-    try:
-        yield settings
-    finally:
-        if configured_here:
-            settings._wrapped = empty
+from opentelemetry.exporter.google_analytics.settings import host_setting, resolve, resolve_fail_closed
+from opentelemetry.sdk.metrics.export import MetricsData
 
 
 def _timeout(exporter: GoogleAnalyticsSpanExporter) -> object:
@@ -58,62 +46,81 @@ def _client_id(exporter: GoogleAnalyticsSpanExporter) -> object:
     return exporter._pipeline.client_id()
 
 
+def _ids(exporter: GoogleAnalyticsSpanExporter) -> object:
+    return [t.measurement_id for t in exporter.tokens]
+
+
+def _stats_interval(exporter: GoogleAnalyticsMetricExporter) -> object:
+    # The exporter's own lease follows it (at the next export; read here after one).
+    exporter.export(MetricsData(resource_metrics=[]))
+    return (exporter.stats_interval, exporter.lease.interval)  # type: ignore[attr-defined]
+
+
 SHORT = {env.OTEL_EXPORTER_GA_MEASUREMENT_ID: MEASUREMENT_ID, env.OTEL_EXPORTER_GA_API_SECRET: SECRET}
 
-# (id, constructor kwargs, env vars, Django settings, getter, expected)
+# (id, constructor kwargs, env vars, host settings, getter, expected)
 PRECEDENCE = [
     ("timeout default", {}, {}, {}, _timeout, env.DEFAULT_TIMEOUT),
-    ("timeout django", {}, {}, {"OTEL_EXPORTER_GA_TIMEOUT": 4}, _timeout, 4.0),
-    ("timeout env beats django", {}, {"OTEL_EXPORTER_GA_TIMEOUT": "3"},
+    ("timeout setting", {}, {}, {"OTEL_EXPORTER_GA_TIMEOUT": 4}, _timeout, 4.0),
+    ("timeout env beats setting", {}, {"OTEL_EXPORTER_GA_TIMEOUT": "3"},
      {"OTEL_EXPORTER_GA_TIMEOUT": 4}, _timeout, 3.0),
     ("timeout arg beats env", {"timeout": 2.0}, {"OTEL_EXPORTER_GA_TIMEOUT": "3"},
      {"OTEL_EXPORTER_GA_TIMEOUT": 4}, _timeout, 2.0),
-    ("bad env timeout falls through to django", {}, {"OTEL_EXPORTER_GA_TIMEOUT": "soon"},
+    ("bad env timeout falls through to the setting", {}, {"OTEL_EXPORTER_GA_TIMEOUT": "soon"},
      {"OTEL_EXPORTER_GA_TIMEOUT": 4}, _timeout, 4.0),
+    ("bad setting timeout falls through to the default", {}, {}, {"OTEL_EXPORTER_GA_TIMEOUT": "soon"},
+     _timeout, env.DEFAULT_TIMEOUT),
     ("endpoint default", {}, {}, {}, _endpoint, env.DEFAULT_ENDPOINT),
-    ("endpoint django", {}, {}, {"OTEL_EXPORTER_GA_ENDPOINT": "https://region1.google-analytics.com/mp/collect"},
+    ("endpoint setting", {}, {}, {"OTEL_EXPORTER_GA_ENDPOINT": "https://region1.google-analytics.com/mp/collect"},
      _endpoint, "https://region1.google-analytics.com/mp/collect"),
     ("endpoint env", {}, {"OTEL_EXPORTER_GA_ENDPOINT": "http://127.0.0.1:9/mp/collect"},
      {"OTEL_EXPORTER_GA_ENDPOINT": "https://region1.google-analytics.com/mp/collect"},
      _endpoint, "http://127.0.0.1:9/mp/collect"),
-    ("validate follows DEBUG", {}, {}, {"DEBUG": True}, _validate, True),
-    ("validate off without DEBUG", {}, {}, {"DEBUG": False}, _validate, False),
-    ("validate env beats DEBUG", {}, {"OTEL_EXPORTER_GA_VALIDATE": "false"}, {"DEBUG": True},
-     _validate, False),
-    ("validate django setting beats DEBUG", {}, {}, {"DEBUG": True, "OTEL_EXPORTER_GA_VALIDATE": False},
-     _validate, False),
+    ("validate default", {}, {}, {}, _validate, False),
+    ("validate setting", {}, {}, {"OTEL_EXPORTER_GA_VALIDATE": True}, _validate, True),
+    ("validate env beats setting", {}, {"OTEL_EXPORTER_GA_VALIDATE": "false"},
+     {"OTEL_EXPORTER_GA_VALIDATE": True}, _validate, False),
     ("validate arg", {"validate": True}, {"OTEL_EXPORTER_GA_VALIDATE": "false"}, {}, _validate, True),
     ("page_views default", {}, {}, {}, _page_views, [True]),
-    ("page_views django", {}, {}, {"OTEL_EXPORTER_GA_PAGE_VIEWS": False}, _page_views, [False]),
-    ("page_views env beats django", {}, {"OTEL_EXPORTER_GA_PAGE_VIEWS": "true"},
+    ("page_views setting", {}, {}, {"OTEL_EXPORTER_GA_PAGE_VIEWS": False}, _page_views, [False]),
+    ("page_views env beats setting", {}, {"OTEL_EXPORTER_GA_PAGE_VIEWS": "true"},
      {"OTEL_EXPORTER_GA_PAGE_VIEWS": False}, _page_views, [True]),
     ("page_views arg", {"page_views": False}, {"OTEL_EXPORTER_GA_PAGE_VIEWS": "true"}, {},
      _page_views, [False]),
-    ("client_id django", {}, {}, {"OTEL_EXPORTER_GA_CLIENT_ID": "django-id"}, _client_id, "django-id"),
+    ("client_id setting", {}, {}, {"OTEL_EXPORTER_GA_CLIENT_ID": "host-id"}, _client_id, "host-id"),
     ("client_id env", {}, {"OTEL_EXPORTER_GA_CLIENT_ID": "env-id"},
-     {"OTEL_EXPORTER_GA_CLIENT_ID": "django-id"}, _client_id, "env-id"),
+     {"OTEL_EXPORTER_GA_CLIENT_ID": "host-id"}, _client_id, "env-id"),
     ("client_id callable arg", {"client_id": lambda: "called-id"}, {"OTEL_EXPORTER_GA_CLIENT_ID": "env-id"},
      {}, _client_id, "called-id"),
+    ("tokens setting", {}, {}, {"OTEL_EXPORTER_GA_TOKENS": [token(OTHER_ID, OTHER_SECRET)]}, _ids,
+     [OTHER_ID, MEASUREMENT_ID]),
+    ("stats_interval setting", {}, {}, {"OTEL_EXPORTER_GA_STATS_INTERVAL": 60}, _stats_interval,
+     (60.0, 60.0)),
+    ("stats_interval env beats setting", {}, {"OTEL_EXPORTER_GA_STATS_INTERVAL": "30"},
+     {"OTEL_EXPORTER_GA_STATS_INTERVAL": 60}, _stats_interval, (30.0, 30.0)),
+    ("stats_interval arg", {"stats_interval": 5.0}, {"OTEL_EXPORTER_GA_STATS_INTERVAL": "30"}, {},
+     _stats_interval, (5.0, 5.0)),
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "environ", "django", "getter", "expected"),
+@pytest.mark.parametrize("host_form", ["mapping", "callable"])
+@pytest.mark.parametrize(("kwargs", "environ", "host", "getter", "expected"),
                          [row[1:] for row in PRECEDENCE], ids=[row[0] for row in PRECEDENCE])
-def test_precedence(django_settings: Any, monkeypatch: pytest.MonkeyPatch, kwargs: dict[str, Any],
-                    environ: dict[str, str], django: dict[str, Any], getter: Any, expected: object) -> None:
-    from django.test import override_settings
-
+def test_precedence(monkeypatch: pytest.MonkeyPatch, kwargs: dict[str, Any], environ: dict[str, str],
+                    host: dict[str, Any], getter: Any, expected: object, host_form: str) -> None:
     for name, value in {**SHORT, **environ}.items():
         monkeypatch.setenv(name, value)
-    with override_settings(**django):
-        exporter = GoogleAnalyticsSpanExporter(**kwargs)
-        try:
-            assert getter(exporter) == expected
-        finally:
-            exporter.shutdown()
+    settings = host if host_form == "mapping" else host.get
+    # The stats interval is the metric exporter's; the rest is the same resolution for both.
+    cls = GoogleAnalyticsMetricExporter if getter is _stats_interval else GoogleAnalyticsSpanExporter
+    exporter = cls(settings=settings, **kwargs)
+    try:
+        assert getter(exporter) == expected
+    finally:
+        exporter.shutdown()
 
 
-def test_without_django_settings_the_default_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_host_settings_the_default_applies(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(env.OTEL_EXPORTER_GA_MEASUREMENT_ID, MEASUREMENT_ID)
     monkeypatch.setenv(env.OTEL_EXPORTER_GA_API_SECRET, SECRET)
     exporter = GoogleAnalyticsSpanExporter()
@@ -122,13 +129,53 @@ def test_without_django_settings_the_default_applies(monkeypatch: pytest.MonkeyP
     exporter.shutdown()
 
 
-def test_tokens_from_django_setting_as_a_list(django_settings: Any) -> None:
-    from django.test import override_settings
+def test_a_lookup_that_raises_counts_as_no_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A host whose settings are not loaded yet (Django raises ImproperlyConfigured) must not
+    # break the exporter: the setting is absent, the next source decides.
+    def not_loaded(name: str) -> Any:
+        raise RuntimeError("settings are not configured")
 
+    assert host_setting(not_loaded, env.OTEL_EXPORTER_GA_TIMEOUT) is None
+    assert resolve(env.OTEL_EXPORTER_GA_TIMEOUT, None, 10.0, settings=not_loaded) == 10.0
+    # Fail-closed resolution is unchanged by it: absent means the default, not the closed side.
+    assert resolve_fail_closed(env.OTEL_EXPORTER_GA_DISABLED, None, False, bool, True, "x",
+                               settings=not_loaded) is False
+    monkeypatch.setenv(env.OTEL_EXPORTER_GA_MEASUREMENT_ID, MEASUREMENT_ID)
+    monkeypatch.setenv(env.OTEL_EXPORTER_GA_API_SECRET, SECRET)
+    exporter = GoogleAnalyticsSpanExporter(settings=not_loaded)
+    try:
+        assert [t.measurement_id for t in exporter.tokens] == [MEASUREMENT_ID]
+    finally:
+        exporter.shutdown()
+
+
+def test_an_unreadable_host_switch_fails_closed(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    exporter = GoogleAnalyticsSpanExporter(tokens=[token()], settings={"OTEL_EXPORTER_GA_DISABLED": "perhaps",
+                                                                       "OTEL_EXPORTER_GA_PAGE_VIEWS": "2"})
+    try:
+        assert exporter.config is not None and exporter.config.disabled is True
+        assert [t.page_views for t in exporter.tokens] == [False]
+        named = [r.getMessage() for r in caplog.records]
+        assert sum("the setting OTEL_EXPORTER_GA_DISABLED is invalid" in m for m in named) == 1, named
+        assert sum("the setting OTEL_EXPORTER_GA_PAGE_VIEWS is invalid" in m for m in named) == 1, named
+    finally:
+        exporter.shutdown()
+
+
+def test_tokens_from_a_host_setting_as_a_list() -> None:
     tokens_setting = [token(), token(OTHER_ID, OTHER_SECRET, page_views=False)]
-    with override_settings(OTEL_EXPORTER_GA_TOKENS=tokens_setting):
-        tokens = load_tokens()
+    tokens = load_tokens(settings={"OTEL_EXPORTER_GA_TOKENS": tokens_setting})
     assert [(t.measurement_id, t.page_views) for t in tokens] == [(MEASUREMENT_ID, True), (OTHER_ID, False)]
+
+
+def test_a_misspelt_keyword_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="timout"):
+        GoogleAnalyticsSpanExporter(timout=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="stats_interval"):
+        GoogleAnalyticsSpanExporter(stats_interval=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="endpoint"):
+        load_tokens(endpoint="http://x/")  # type: ignore[call-arg]
 
 
 def test_token_list_and_short_form_add_up_with_shared_ignore_paths(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,6 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from opentelemetry.exporter.google_analytics.metric_exporter import GoogleAnalyticsMetricExporter
 from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens, mask_secret
@@ -21,6 +20,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult, MetricsData
 
 from otel_aa import compat, identity, stats
+from otel_aa.ga_mapping import AAMapping
+from otel_aa.host_settings import django_setting
 from otel_aa.lease import DjangoLease, LeaseSchedule
 
 
@@ -37,30 +38,6 @@ class _Granted:
         return None
 
 
-class _CaptureAdapter(requests.adapters.BaseAdapter):
-    """Answers like GA without any network, and keeps every request it was given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requests: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        self.requests.append(request)
-        response = requests.Response()
-        response.request = request
-        response.url = request.url or ""
-        if urlsplit(response.url).path.startswith("/debug/"):
-            response.status_code = 200
-            response._content = b'{"validationMessages": []}'
-        else:
-            response.status_code = 204
-            response._content = b""
-        return response
-
-    def close(self) -> None:
-        return None
-
-
 def _masked_url(url: str, secret: str) -> str:
     # Left unencoded on purpose: this is for reading, and the mask's "…" reads better raw.
     # The endpoint's own credentials (user-info, a relay's ?key=) are masked too.
@@ -70,18 +47,6 @@ def _masked_url(url: str, secret: str) -> str:
                      for k, v in parse_qsl(parts.query))
     netloc = "***@" + parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def _query(request: requests.PreparedRequest) -> tuple[str | None, str | None]:
-    query = dict(parse_qsl(urlsplit(request.url or "").query))
-    return query.get("measurement_id"), query.get("api_secret")
-
-
-def _body(request: requests.PreparedRequest) -> Any:
-    raw = request.body
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8")
-    return json.loads(raw or "null")
 
 
 def _when(moment: _dt.datetime | None) -> str:
@@ -128,28 +93,33 @@ class Command(BaseCommand):
             self.stdout.write("No Google Analytics token is configured: nothing would be sent.")
             return
         data = self._collect()
-        adapter = _CaptureAdapter()
-        session = requests.Session()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        self._export(tokens, data, session)
-        self._print(tokens, adapter.requests)
-        if not options["send"]:
-            return
-        if not adapter.requests:
-            self.stdout.write("Nothing to send.")
-            return
-        if self._export(tokens, data, None) is not MetricExportResult.SUCCESS:
-            raise CommandError("Sending the daily statistics failed (see the log above).")
+        exporter = self._exporter(tokens)
+        try:
+            rendered = self._render(exporter, data)
+            self._print(tokens, rendered, exporter)
+            if not options["send"]:
+                return
+            if not any(rendered.values()):
+                self.stdout.write("Nothing to send.")
+                return
+            if exporter.export(data) is not MetricExportResult.SUCCESS:
+                raise CommandError("Sending the daily statistics failed (see the log above).")
+        finally:
+            exporter.shutdown()
         lease.renew()
-        self.stdout.write(self.style.SUCCESS(f"Sent {len(adapter.requests)} request(s)."))
+        sent = sum(len(bodies) for bodies in rendered.values())
+        self.stdout.write(self.style.SUCCESS(f"Sent {sent} request(s)."))
 
     def _tokens(self) -> list[Token]:
         # The exporter's own settings, plus the admin's tokens that take the daily stats (AA's
-        # send_stats), as the metric exporter's token source gives them.
+        # send_stats), as the metric exporter's token source gives them, merged as the exporter
+        # merges them: a destination in both places is sent to once.
+        from opentelemetry.exporter.google_analytics.tokens import merge_tokens
+
         from otel_aa.management.commands.otel_aa_validate import admin_tokens
 
-        return load_tokens() + [t for t in admin_tokens() if t.daily_stats]
+        return merge_tokens(load_tokens(settings=django_setting),
+                            [t for t in admin_tokens() if t.daily_stats])
 
     def _collect(self) -> MetricsData:
         reader = InMemoryMetricReader()
@@ -163,27 +133,44 @@ class Command(BaseCommand):
             raise CommandError("The daily-stats gauges produced no data.")
         return data
 
-    def _export(self, tokens: list[Token], data: MetricsData,
-                session: requests.Session | None) -> MetricExportResult:
+    def _exporter(self, tokens: list[Token]) -> GoogleAnalyticsMetricExporter:
         from otel_aa.configurator import user_properties
 
         exporter = GoogleAnalyticsMetricExporter(
+            mapping=AAMapping(),
             tokens=tokens,
             client_id=identity.client_id,
             user_properties=user_properties,
-            session=session,
             lease=_Granted(),
+            settings=django_setting,
         )
-        try:
-            return exporter.export(data)
-        finally:
-            exporter.shutdown()
+        return exporter
 
-    def _print(self, tokens: list[Token], sent: list[requests.PreparedRequest]) -> None:
+    def _render(self, exporter: GoogleAnalyticsMetricExporter,
+                data: MetricsData) -> dict[tuple[str, str], list[bytes]]:
+        """Per destination, the request bodies the exporter would post now: the pipeline's own
+        rendering (identity, consent, limits, batching), with nothing sent."""
+        pipeline = exporter._pipeline
+        if pipeline is None:
+            raise CommandError("The Google Analytics exporter could not start (see the log above).")
+        if pipeline.client_id() is None:
+            self.stdout.write("The install has no identifier yet (run `manage.py migrate`): "
+                              "nothing would be sent.")
+            return {}
+        events = [e for e in pipeline.sanitize(exporter.mapping.metrics_to_events(data))
+                  if e.aggregate is not True]  # counts go on their own schedule, not with these
+        rendered: dict[tuple[str, str], list[bytes]] = {}
+        for token in exporter.tokens:
+            mine = [e for e in events if token.admits(e)]
+            rendered[(token.measurement_id, token.api_secret)] = pipeline.bodies_for(mine) if mine else []
+        return rendered
+
+    def _print(self, tokens: list[Token], rendered: dict[tuple[str, str], list[bytes]],
+               exporter: GoogleAnalyticsMetricExporter) -> None:
         for token in tokens:
             title = (f"Token {token.name!r} ({token.measurement_id}, api_secret "
                      f"{mask_secret(token.api_secret)})")
-            mine = [r for r in sent if _query(r) == (token.measurement_id, token.api_secret)]
+            mine = rendered.get((token.measurement_id, token.api_secret)) or []
             if not token.daily_stats:
                 self.stdout.write(f"{title}: daily_stats is off; nothing is sent.")
                 continue
@@ -191,6 +178,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{title}: no statistics to send.")
                 continue
             self.stdout.write(f"{title}: {len(mine)} request(s)")
-            for request in mine:
-                self.stdout.write(f"POST {_masked_url(request.url or '', token.api_secret)}")
-                self.stdout.write(json.dumps(_body(request), indent=2, sort_keys=True))
+            assert exporter._pipeline is not None  # it rendered these bodies
+            url = exporter._pipeline.transport.url_for(token)
+            for body in mine:
+                self.stdout.write(f"POST {_masked_url(url, token.api_secret)}")
+                self.stdout.write(json.dumps(json.loads(body), indent=2, sort_keys=True))

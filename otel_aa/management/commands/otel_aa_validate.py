@@ -17,29 +17,32 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from opentelemetry.exporter.google_analytics import debug_endpoint, mask_url
-from opentelemetry.exporter.google_analytics import environment_variables as ga_env
-from opentelemetry.exporter.google_analytics._endpoint import endpoint_problem, parse_endpoint
-from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import sanitize_event, sanitize_user_properties
-from opentelemetry.exporter.google_analytics.mapping import metrics_to_events, span_to_event
-from opentelemetry.exporter.google_analytics.settings import (
-    parse_positive_float,
-    resolve,
-    resolve_fail_closed,
+from opentelemetry.exporter.google_analytics import (
+    GAConfig,
+    GoogleAnalyticsSpanExporter,
+    debug_endpoint,
+    mask_url,
 )
+from opentelemetry.exporter.google_analytics import attributes as attr
+from opentelemetry.exporter.google_analytics import environment_variables as ga_env
+from opentelemetry.exporter.google_analytics.events import GAEvent
+from opentelemetry.exporter.google_analytics.limits import sanitize_event
 from opentelemetry.exporter.google_analytics.tokens import (
     Token,
     TokenProblem,
     load_tokens_report,
     mask_secret,
 )
+
+from otel_aa import names
+from otel_aa.ga_mapping import AAMapping
+from otel_aa.host_settings import django_setting
 
 #: The sample kinds, in the order they are sent, with the token flag that admits each.
 SAMPLES = {"page_view": "page_views", "celery_event": "celery_events", "daily_stats": "daily_stats"}
@@ -71,28 +74,30 @@ def sample_events() -> dict[str, list[GAEvent]]:
         "GET character/<int:character_id>/",
         SpanKind.SERVER,
         {
-            "http.request.method": "GET",
-            "http.response.status_code": 200,
-            "http.route": "character/<int:character_id>/",
-            "ga.page.content_type": "text/html",
-            "ga.page.title": "Character sheet",
-            "ga.page.language": "en-us",
+            attr.HTTP_REQUEST_METHOD: "GET",
+            attr.HTTP_RESPONSE_STATUS_CODE: 200,
+            attr.HTTP_ROUTE: "character/<int:character_id>/",
+            attr.GA_PAGE_ROUTE: "/character/<int:character_id>/",
+            attr.GA_PAGE_CONTENT_TYPE: "text/html",
+            attr.GA_PAGE_TITLE: "Character sheet",
+            attr.GA_PAGE_LANGUAGE: "en-us",
         },
     )
     task = _sample_span(
         "run/otel_aa.tasks.validate_sample",
         SpanKind.CONSUMER,
         {
-            "celery.action": "run",
-            "celery.state": "SUCCESS",
-            "celery.task_name": "otel_aa.tasks.validate_sample",
-            "ga.task.result": "Success",
-            "ga.task.value": 1,
+            names.CELERY_ACTION: "run",
+            names.CELERY_STATE: "SUCCESS",
+            names.CELERY_TASK_NAME: "otel_aa.tasks.validate_sample",
+            names.GA_TASK_RESULT: "Success",
+            names.GA_TASK_VALUE: 1,
         },
     )
+    mapping = AAMapping()
     samples: dict[str, list[GAEvent]] = {
-        "page_view": [e for e in (span_to_event(page),) if e is not None],
-        "celery_event": [e for e in (span_to_event(task),) if e is not None],
+        "page_view": [e for e in (mapping.span_to_event(page),) if e is not None],
+        "celery_event": [e for e in (mapping.span_to_event(task),) if e is not None],
         "daily_stats": _stats_events(),
     }
     return {
@@ -112,28 +117,28 @@ def _stats_events() -> list[GAEvent]:
     try:
         register_gauges(provider)
         data = reader.get_metrics_data()
-        return metrics_to_events(data) if data is not None else []
+        events = AAMapping().metrics_to_events(data) if data is not None else []
+        return [e for e in events if e.aggregate is not True]  # the stats, not task counts
     finally:
         provider.shutdown()
 
 
-def payload(events: Iterable[GAEvent]) -> dict[str, Any]:
-    """A request body as the exporters build it: the install's identity, no ads personalisation."""
+def payloads(events: Sequence[GAEvent]) -> list[dict[str, Any]]:
+    """The bodies the exporters would post for ``events``: their own pipeline renders them."""
     from otel_aa import identity
     from otel_aa.configurator import user_properties
 
-    client_id = identity.client_id()
-    if client_id is None:
-        # The exporters send nothing without it either (otel_aa.identity): no sample to validate.
-        raise CommandError("The install has no identifier yet (or it can't be read): run "
-                           "`manage.py migrate`, which settles it; nothing is sent to GA until then.")
-    return {
-        "client_id": client_id,
-        "non_personalized_ads": True,
-        "consent": {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
-        "user_properties": sanitize_user_properties(user_properties()),
-        "events": [event.to_json() for event in events],
-    }
+    exporter = GoogleAnalyticsSpanExporter(tokens=[], client_id=identity.client_id,
+                                           user_properties=user_properties, settings=django_setting)
+    pipeline = exporter._pipeline
+    try:
+        if pipeline is None or pipeline.client_id() is None:
+            # The exporters send nothing without it either (otel_aa.identity): no sample to validate.
+            raise CommandError("The install has no identifier yet (or it can't be read): run "
+                               "`manage.py migrate`, which settles it; nothing is sent to GA until then.")
+        return [json.loads(body) for body in pipeline.bodies_for(events)]
+    finally:
+        exporter.shutdown()
 
 
 def configured_tokens() -> list[Token]:
@@ -143,18 +148,14 @@ def configured_tokens() -> list[Token]:
 
 def admin_tokens() -> list[Token]:
     """The tokens kept in the admin, as the exporters read them (AA's, with otel-aa's switches,
-    or otel-aa's own); AA's stats tokens where that reader isn't there."""
-    try:
-        from otel_aa.admin_tokens import read_tokens
-    except ImportError:
-        from otel_aa import compat
+    or otel-aa's own)."""
+    from otel_aa.admin_tokens import read_tokens
 
-        return list(compat.aa_stats_tokens())
     return list(read_tokens())
 
 
 def _configured() -> tuple[list[Token], list[TokenProblem]]:
-    report = load_tokens_report()
+    report = load_tokens_report(settings=django_setting)
     tokens = report.tokens
     known = {(t.measurement_id, t.api_secret) for t in tokens}
     extra = [t for t in admin_tokens() if (t.measurement_id, t.api_secret) not in known]
@@ -194,15 +195,12 @@ class Command(BaseCommand):
                 "No Google Analytics token is configured: set OTEL_EXPORTER_GA_TOKENS, or "
                 "OTEL_EXPORTER_GA_MEASUREMENT_ID and OTEL_EXPORTER_GA_API_SECRET."
             )
-        # Fails closed as the exporter does: an unreadable endpoint is never replaced by Google's.
-        endpoint = resolve_fail_closed(
-            ga_env.OTEL_EXPORTER_GA_ENDPOINT, options.get("endpoint"), ga_env.DEFAULT_ENDPOINT,
-            parse_endpoint, None, "nothing is sent",
-        )
-        if endpoint is None or endpoint_problem(endpoint) is not None:
+        # Resolved as the exporters resolve it: an unreadable endpoint is never replaced by Google's.
+        config = GAConfig.resolve(settings=django_setting, endpoint=options.get("endpoint"))
+        endpoint, timeout = config.endpoint, config.timeout
+        if endpoint is None:
             raise CommandError(f"{ga_env.OTEL_EXPORTER_GA_ENDPOINT} (or --endpoint) is not a valid "
                                "http(s) URL.")
-        timeout = resolve(ga_env.OTEL_EXPORTER_GA_TIMEOUT, None, ga_env.DEFAULT_TIMEOUT, parse_positive_float)
         url = debug_endpoint(endpoint)
         bodies = self._bodies(options.get("payload"))
         self.stdout.write(f"Validation server: {mask_url(url)}")
@@ -224,7 +222,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Can't read a JSON body from {path} ({type(exc).__name__}).") from None
             return [("payload", body)]
         samples = sample_events()
-        return [(kind, payload(samples[kind])) for kind in SAMPLES if samples[kind]]
+        return [(kind, body) for kind in SAMPLES if samples[kind] for body in payloads(samples[kind])]
 
     def _validate_token(
         self,

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from otel_aa.ga_mapping import AAMapping
+
 
 def _clock() -> float:
     path = os.environ.get("STATS_TEST_CLOCK_FILE")
@@ -135,6 +137,7 @@ def _pipeline(check_millis: float) -> tuple[Any, Any]:
 
     lease = CountingLease(clock=_clock)
     exporter = GoogleAnalyticsMetricExporter(
+        mapping=AAMapping(),
         client_id=identity.client_id, user_properties=user_properties, lease=lease
     )
     reader = GoogleAnalyticsMetricReader(exporter, export_interval_millis=check_millis)
@@ -190,25 +193,25 @@ def observe() -> None:
 
 def configure() -> None:
     from opentelemetry import metrics
+    from opentelemetry.exporter.google_analytics import GoogleAnalyticsMetricReader
 
     import otel_aa.configurator as configurator
 
     configurator.configure()
     _say("ready")
     provider: Any = metrics.get_meter_provider()
-    ga_reader = configurator.ga_metric_reader()
-    assert ga_reader is not None, "otel_aa.configure() added no GA metric reader"
+    assert GoogleAnalyticsMetricReader.running(), "otel_aa.configure() set up no GA metric reader"
     for line in sys.stdin:
         if line.strip() == "flush":
-            # The GA reader was added after the provider was made: the provider's own flush
-            # doesn't reach it, so it is flushed by itself, as otel-aa's hooks do.
+            # The SDK gave the GA reader to the provider: the provider's flush reaches it (it sends
+            # the stats when the lease says they are due), as otel-aa's hooks flush.
             provider.force_flush(timeout_millis=30_000)
-            ga_reader.force_flush(timeout_millis=30_000)
             _say("flushed")
         elif line.strip() == "stop":
             break
     provider.shutdown()
-    _say("done")  # the GA reader shuts down at exit (otel-aa's atexit hook)
+    assert not GoogleAnalyticsMetricReader.running(), "the provider's shutdown left the GA reader running"
+    _say("done")
 
 
 def beatcheck() -> None:

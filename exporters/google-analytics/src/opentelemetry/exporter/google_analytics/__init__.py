@@ -9,13 +9,17 @@ Two exporters turn telemetry into GA4 Measurement Protocol hits, one stream per 
 - :class:`GoogleAnalyticsSpanExporter` (entry point ``ga`` in
   ``opentelemetry_traces_exporter``): a SERVER span of a GET answered 2xx with ``text/html``
   whose route resolved becomes a ``page_view`` (``page_location`` is a placeholder host plus
-  the route *template*, never the real host, path values or query); a Celery task run
-  (CONSUMER span) becomes a ``celery_event``; any span with ``ga.event.name`` becomes that
-  custom event. See :mod:`.mapping` and :mod:`.attributes`.
+  the route *template*, never the real host, path values or query); any span with
+  ``ga.event.name`` becomes that custom event. See :mod:`.mapping` and :mod:`.attributes`.
 - :class:`GoogleAnalyticsMetricExporter` (entry point ``ga`` in
-  ``opentelemetry_metrics_exporter``): the daily-stats gauges become the stats
-  ``celery_event``s, at most once per ``stats_interval`` (a :class:`SendLease` decides;
-  :class:`GoogleAnalyticsMetricReader` collects only when a send is due).
+  ``opentelemetry_metrics_exporter``): the metrics a mapping's rules name become events, at
+  most once per ``stats_interval`` (a :class:`SendLease` decides;
+  :class:`GoogleAnalyticsMetricReader` collects only when a send is due), and counters become
+  counts, every interval.
+
+What becomes an event is the *mapping*'s call: both exporters take ``mapping=`` (a
+:class:`GAMapping`; default :class:`DefaultMapping`). An app's own mapping extends the default
+(the ``otel_aa`` distro's adds Celery task events and Alliance Auth's daily statistics).
 
 Zero-code::
 
@@ -39,8 +43,10 @@ In code::
         exporter, max_export_batch_size=RECOMMENDED_EXPORT_BATCH_SIZE))
 
 Settings (:mod:`.environment_variables`): each argument left ``None`` is read from the
-environment variable, else the Django setting of the same name (when Django is configured),
-else the default. Tokens come from ``OTEL_EXPORTER_GA_TOKENS`` (a JSON list) and/or the short
+environment variable, else the host setting of the same name (``settings=``: a mapping, or a
+lookup ``name -> value or None`` such as the ``otel_aa`` distro's over Django's settings), else
+the default, once, into the exporter's :class:`GAConfig`; a host whose settings load later calls
+:func:`reload_settings` then. Tokens come from ``OTEL_EXPORTER_GA_TOKENS`` (a JSON list) and/or the short
 form ``OTEL_EXPORTER_GA_MEASUREMENT_ID`` + ``OTEL_EXPORTER_GA_API_SECRET``. A malformed token is
 reported once (secret masked) and skipped; building an exporter never raises.
 
@@ -56,8 +62,8 @@ truncated is, what cannot is dropped and counted), batched up to 25 per request 
 130 kB, and posted over one pooled HTTP session with a timeout on every call. 429, 5xx,
 time-outs and refused or reset connections are retried with exponential backoff and jitter,
 honouring ``Retry-After``, for at most 30 seconds and never past shutdown; other 4xx are not
-retried. ``export()`` never raises. With ``validate`` (``OTEL_EXPORTER_GA_VALIDATE``; default:
-Django's ``DEBUG``) hits go to GA's ``/debug/mp/collect`` and each validation message is logged.
+retried. ``export()`` never raises. With ``validate`` (``OTEL_EXPORTER_GA_VALIDATE``; default
+``false``) hits go to GA's ``/debug/mp/collect`` and each validation message is logged.
 The API secret never appears in a log line, a repr or an exception text.
 
 Testing: :class:`~.testing.GACollector` is a Measurement Protocol server on 127.0.0.1 that
@@ -70,13 +76,10 @@ from __future__ import annotations
 # mask_url: an endpoint as it may be printed (user-info and query values masked).
 from opentelemetry.exporter.google_analytics._endpoint import debug_endpoint
 from opentelemetry.exporter.google_analytics._secrets import mask_url
+from opentelemetry.exporter.google_analytics.config import GAConfig, reload_settings
 from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.events import GAEvent, Stream
-from opentelemetry.exporter.google_analytics.mapping import (
-    metrics_to_events,
-    route_template,
-    span_to_event,
-)
+from opentelemetry.exporter.google_analytics.mapping import DefaultMapping, GAMapping
 from opentelemetry.exporter.google_analytics.metric_exporter import (
     GoogleAnalyticsMetricExporter,
     GoogleAnalyticsMetricReader,
@@ -93,8 +96,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "RECOMMENDED_EXPORT_BATCH_SIZE",
+    "DefaultMapping",
     "DropCounter",
+    "GAConfig",
     "GAEvent",
+    "GAMapping",
     "GoogleAnalyticsMetricExporter",
     "GoogleAnalyticsMetricReader",
     "GoogleAnalyticsSpanExporter",
@@ -107,7 +113,5 @@ __all__ = [
     "load_tokens",
     "mask_secret",
     "mask_url",
-    "metrics_to_events",
-    "route_template",
-    "span_to_event",
+    "reload_settings",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -52,27 +53,11 @@ def drop_counter(observer: DeliveryObserver | None) -> DropCounter:
     return ObservedDrops(guarded(on_drop)) if callable(on_drop) else DropCounter()
 
 
-def merge_tokens(configured: list[Token], extra: list[Token]) -> list[Token]:
-    """``configured`` plus ``extra``; a destination in both is sent to once, the side sending less.
+def admission(token: Token) -> Token:
+    """What decides which events ``token`` admits: the token without its destination and name.
 
-    A destination is its (measurement id, API secret). When both lists hold it, the configured
-    token keeps its name, each stream flag is on only where both have it on, and the ignore rules
-    of both apply: switching a stream off in either place switches it off.
+    Tokens with equal admissions admit the same events, so their request bodies are the same
+    bytes (only the URL's query differs): the pipeline builds them once for all such tokens.
+    Every field but the three left blank is kept, so a flag added later can't be overlooked.
     """
-    if not extra:
-        return configured
-    by_key = {(t.measurement_id, t.api_secret): t for t in extra}
-    merged = []
-    for token in configured:
-        other = by_key.pop((token.measurement_id, token.api_secret), None)
-        if other is not None:
-            token = Token(token.name, token.measurement_id, token.api_secret,
-                          token.page_views and other.page_views,
-                          token.celery_events and other.celery_events,
-                          token.daily_stats and other.daily_stats,
-                          token.ignore_paths + tuple(p for p in other.ignore_paths
-                                                     if p not in token.ignore_paths),
-                          # Counts send less than an event per run: either side asking wins.
-                          token.aggregate_celery_events or other.aggregate_celery_events)
-        merged.append(token)
-    return merged + list(by_key.values())
+    return dataclasses.replace(token, name="", measurement_id="", api_secret="")

@@ -1,15 +1,17 @@
 """The retry policy of a send: what is retryable, how long to wait, and ``Retry-After``.
 
 A 429, a 5xx, a timeout or a refused or reset connection is retried (:class:`_Retryable`);
-the wait is the server's ``Retry-After`` when it gave one, else exponential backoff with jitter,
-never past the send's deadline (:func:`backoff_delay`).
+anything else fails at once (:class:`_Failed`). The wait is the server's ``Retry-After`` when it
+gave one, else exponential backoff with jitter, never past the send's deadline
+(:func:`backoff_delay`). The loop itself is :meth:`._transport._Transport._send`: a plain loop, as
+OpenTelemetry's OTLP exporters have.
 """
 
 from __future__ import annotations
 
 import email.utils
+import random
 import time
-from collections.abc import Callable
 
 __all__ = ["backoff_delay", "parse_retry_after"]
 
@@ -21,6 +23,14 @@ class _Retryable(Exception):
         super().__init__(what)
         self.what = what
         self.retry_after = retry_after
+
+
+class _Failed(Exception):
+    """An answer or error that retrying won't change (a 4xx, a bad URL, a TLS failure)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
 
 
 class _ShuttingDown(Exception):
@@ -51,13 +61,8 @@ def backoff_delay(exc: BaseException | None, attempt_number: int, deadline: floa
         delay = hinted
     else:
         delay = min(maximum, initial * (2 ** max(0, attempt_number - 1)))
-        delay += _jitter(jitter * delay)
+        # Full jitter on top: many processes that failed together don't retry together.
+        delay += random.random() * jitter * delay
     # Never sleep past the total budget: the last attempt happens at the deadline.
     remaining = deadline - time.monotonic()
     return max(0.0, min(delay, remaining))
-
-
-def _jitter(span: float, _random: Callable[[], float] | None = None) -> float:
-    import random
-
-    return (_random or random.random)() * span

@@ -1,51 +1,67 @@
 """HTTP delivery to the Measurement Protocol: one pooled session, timeouts, bounded retries.
 
-Isolation from the host: the exporter's own requests go to its own ``HTTPAdapter`` through the
-adapter class's ``send`` as this module found it at import, not through ``Session.send``. So a
-host test suite's HTTP mocks (``responses`` patches ``HTTPAdapter.send``, ``requests_mock``
+How a body travels. The transport owns a ``requests.Session`` with its own ``HTTPAdapter``
+mounted. The adapter's urllib3 connection pool for the endpoint is looked up once, as
+``HTTPAdapter.send`` would look it up (``get_connection_with_tls_context``, with the session's
+proxies and CA bundle), and each token's request target and headers are computed once
+(``request_url``). A send is then one ``urlopen`` of the body's bytes on that pool: a kept-alive
+connection, no redirects, no urllib3 retries (ours are below), the 204's empty body read in the
+same call. What ``Session.send`` and ``HTTPAdapter.send`` add on every request (hooks, cookie
+extraction twice, environment merging, the pool lookup, a ``Response`` and a streamed body read)
+was two thirds of the export's cost and is of no use for GA's answers (issue 13).
+
+Isolation from the host: neither ``Session.send`` nor ``HTTPAdapter.send`` is called, so a host
+test suite's HTTP mocks (``responses`` patches ``HTTPAdapter.send``, ``requests_mock``
 ``Session.get_adapter`` and ``Session.send``) neither record nor refuse GA's requests, and the
 host's requests instrumentation (which wraps ``Session.send``) makes no span of them. Each send
 also runs with OpenTelemetry's suppress-instrumentation key set, as the SDK's batch processors
-do around their exporters, for instrumentations further down (urllib3). Calling the adapter
-directly skips what GA's requests never need (hooks, cookies, redirects, the environment).
-A session passed in by the caller is used as given (``Session.send``): that is their choice.
+do around their exporters, for instrumentations further down (urllib3). A session passed in by
+the caller is used as given (``Session.post``): that is their choice.
 
 The API secret travels in the query string, so it is kept out of everything this module logs
 or raises: messages are our own (status code, exception type, token name), never ``str(exc)``
-of a requests exception, and a filter masks ``api_secret=`` in urllib3's DEBUG lines
-(:mod:`._secrets`, installed when this module is imported). The retry policy is :mod:`._retry`.
+of a requests or urllib3 exception, and a filter masks ``api_secret=`` in urllib3's DEBUG lines
+(:mod:`._secrets`, installed when this module is imported). One attempt and its errors are
+:mod:`._http`; the retry policy is :mod:`._retry`, the loop :meth:`_Transport._send`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
 import weakref
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
 import requests.adapters
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
 from opentelemetry.exporter.google_analytics._endpoint import debug_endpoint
+from opentelemetry.exporter.google_analytics._http import (
+    HEADERS,
+    Answer,
+    log_validation,
+    post_on_pool,
+    post_with_session,
+)
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics._retry import (
+    _Failed,
     _Retryable,
     _ShuttingDown,
     backoff_delay,
     parse_retry_after,
 )
-from opentelemetry.exporter.google_analytics._secrets import mask_url, scrub
+from opentelemetry.exporter.google_analytics._secrets import mask_url
 from opentelemetry.exporter.google_analytics.tokens import Token
-from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type
+from urllib3 import exceptions as u3
 
 _logger = logging.getLogger("opentelemetry.exporter.google_analytics")
 
 # Bound now, before any test patches the class (see the module's docstring).
 _HTTPAdapter = requests.adapters.HTTPAdapter
-_ADAPTER_SEND = requests.adapters.HTTPAdapter.send
 
 
 class _Transport:
@@ -58,13 +74,8 @@ class _Transport:
     BACKOFF_MAX = 8.0
     BACKOFF_JITTER = 0.5
 
-    def __init__(
-        self,
-        endpoint: str,
-        timeout: float,
-        validate: bool,
-        session: requests.Session | None = None,
-    ) -> None:
+    def __init__(self, endpoint: str, timeout: float, validate: bool,
+                 session: requests.Session | None = None) -> None:
         self.endpoint = debug_endpoint(endpoint) if validate else endpoint
         self.timeout = timeout
         self.validate = validate
@@ -72,16 +83,17 @@ class _Transport:
         self.usable = True
         self.shutdown_event = threading.Event()
         self._own_session = session is None
-        #: The adapter the own session's requests go to directly; None with a caller's session.
+        #: The adapter whose pool the own session's requests use; None with a caller's session.
         self._adapter: requests.adapters.HTTPAdapter | None = None
-        self._session = session if session is not None else self._new_session(self.endpoint)
+        self._session = session if session is not None else self._new_session()
         self.attempts = 0  # HTTP calls made, for tests and the benchmark
         self._last_failure: str | None = None  # why the last send gave up (no data in it)
         #: Why the last failed send failed (a fixed, data-free text), for delivery observers.
         self.last_error: str | None = None
-        # One prepared request per token, copied per send: preparing URL and headers anew for
-        # every batch was a third of the client's time.
-        self._templates: dict[Token, requests.PreparedRequest] = {}
+        #: The urllib3 pool for the endpoint (own session), looked up at the first send.
+        self._pool: Any = None
+        #: Per destination (measurement id, API secret): request target, headers, full URL.
+        self._routes: dict[tuple[str, str], tuple[str, dict[str, str], str]] = {}
         if hasattr(os, "register_at_fork"):
             weak_reinit = weakref.WeakMethod(self._after_fork)
 
@@ -104,25 +116,24 @@ class _Transport:
         if target != self.endpoint:
             self.endpoint = target
             if self._own_session:
-                old, self._session = self._session, self._new_session(target)
+                old, self._session = self._session, self._new_session()
                 old.close()
-            self._templates = {}
+            self._pool, self._routes = None, {}
 
     def __repr__(self) -> str:
         return (f"_Transport(endpoint={mask_url(self.endpoint)!r}, timeout={self.timeout}, "
                 f"validate={self.validate})")
 
-    def _new_session(self, endpoint: str) -> requests.Session:
+    def _new_session(self) -> requests.Session:
         session = requests.Session()
-        # Mounted for closing with the session; sends call it directly (see the module's docstring).
+        # Mounted for closing with the session; sends use its pool (see the module's docstring).
         self._adapter = _HTTPAdapter()
         session.mount("https://", self._adapter)
         session.mount("http://", self._adapter)
-        session.headers["Content-Type"] = "application/json"
-        session.headers["User-Agent"] = "opentelemetry-exporter-google-analytics"
+        session.headers = requests.structures.CaseInsensitiveDict(HEADERS)
         # Proxy and CA-bundle environment variables are read once here, not on every request
-        # (requests would scan the whole environment per call: a third of the exporter's time).
-        session.proxies.update(requests.utils.get_environ_proxies(endpoint))
+        # (requests would scan the whole environment per call).
+        session.proxies.update(requests.utils.get_environ_proxies(self.endpoint))
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         if bundle:
             session.verify = bundle
@@ -132,13 +143,8 @@ class _Transport:
     def _after_fork(self) -> None:
         # A pooled connection shared with the parent would interleave bytes on one socket.
         if self._own_session:
-            self._session = self._new_session(self.endpoint)
-            self._templates = {}
-
-    def _template(self, token: Token) -> requests.PreparedRequest:
-        query = urlencode({"measurement_id": token.measurement_id, "api_secret": token.api_secret})
-        url = f"{self.endpoint}{'&' if '?' in self.endpoint else '?'}{query}"
-        return self._session.prepare_request(requests.Request("POST", url))
+            self._session = self._new_session()
+        self._pool, self._routes = None, {}
 
     def close(self) -> None:
         self.shutdown_event.set()
@@ -153,70 +159,66 @@ class _Transport:
         """The ``time.monotonic()`` by which sends starting now must end: one retry budget."""
         return time.monotonic() + self.MAX_RETRY_SECONDS
 
-    def _attempt(self, token: Token, body: bytes, deadline: float | None = None) -> bool:
+    def url_for(self, token: Token) -> str:
+        """The URL ``token``'s bodies are posted to (it holds the API secret: mask it to show)."""
+        query = urlencode({"measurement_id": token.measurement_id, "api_secret": token.api_secret})
+        return f"{self.endpoint}{'&' if '?' in self.endpoint else '?'}{query}"
+
+    def _route(self, token: Token) -> tuple[str, dict[str, str], str]:
+        key = (token.measurement_id, token.api_secret)
+        route = self._routes.get(key)
+        if route is None:
+            url = self.url_for(token)
+            prepared = self._session.prepare_request(requests.Request("POST", url))
+            # urllib3 sets the body's own Content-Length; a prepared POST without a body says 0.
+            headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+            adapter = self._adapter
+            target = adapter.request_url(prepared, self._session.proxies) if adapter else url
+            route = self._routes[key] = (target, headers, prepared.url or url)
+        return route
+
+    def _connection_pool(self) -> Any:
+        pool = self._pool
+        if pool is None and self._adapter is not None:
+            # Only the scheme, host and port matter: one pool serves every token.
+            request = requests.Request("POST", self.endpoint).prepare()
+            verify = True if self._session.verify is None else self._session.verify
+            pool = self._adapter.get_connection_with_tls_context(
+                request, verify, proxies=self._session.proxies, cert=None)
+            self._adapter.cert_verify(pool, self.endpoint, verify, None)
+            self._pool = pool
+        return pool
+
+    def _post(self, token: Token, body: bytes, timeout: float) -> Answer:
+        try:
+            url, headers, full_url = self._route(token)
+            pool = self._connection_pool()
+        except (requests.RequestException, u3.HTTPError, ValueError, OSError) as exc:
+            raise _Failed(f"request error {type(exc).__name__}") from None
+        if pool is None:  # a caller's session: used as given
+            return post_with_session(self._session, full_url, body, timeout)
+        try:
+            return post_on_pool(pool, url, headers, body, timeout)
+        except _Retryable:
+            # Looked up again for the next attempt: the pool may have been closed under us (a
+            # ClosedPoolError, the session closed); the manager hands back the same one otherwise.
+            self._pool = None
+            raise
+
+    def _attempt(self, token: Token, body: bytes, deadline: float) -> bool:
         if self.shutdown_event.is_set():
             raise _ShuttingDown
-        timeout = self.timeout
-        if deadline is not None:
-            # A hung GA must not hold the last attempt past the budget either.
-            timeout = max(0.001, min(timeout, deadline - time.monotonic()))
+        # A hung GA must not hold the last attempt past the budget either.
+        timeout = max(0.001, min(self.timeout, deadline - time.monotonic()))
         self.attempts += 1
-        try:
-            template = self._templates.get(token)
-            if template is None:
-                template = self._templates[token] = self._template(token)
-            request = template.copy()
-            request.prepare_body(body, None)
-            adapter = self._adapter
-            if adapter is not None:
-                verify = True if self._session.verify is None else self._session.verify
-                response = _ADAPTER_SEND(adapter, request, stream=False, timeout=timeout,
-                                         verify=verify, cert=None, proxies=self._session.proxies)
-                _ = response.content  # read to the end: the connection goes back to the pool
-            else:
-                response = self._session.send(request, timeout=timeout, allow_redirects=False)
-        except requests.Timeout:
-            raise _Retryable("timed out") from None
-        except requests.ConnectionError:
-            raise _Retryable("connection failed") from None
-        except requests.RequestException as exc:
-            # Type only: a requests exception's text quotes the URL, secret included.
-            self._fail(token, f"request error {type(exc).__name__}")
-            return False
-        status = response.status_code
-        if status == 429 or 500 <= status < 600:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            response.close()
-            raise _Retryable(f"HTTP {status}", retry_after)
+        status, headers, content = self._post(token, body, timeout)
         if 200 <= status < 300:
             if self.validate:
-                self._log_validation(token, response)
+                log_validation(token.name, content)
             return True
-        response.close()
-        self._fail(token, f"HTTP {status} (not retried)")
-        return False
-
-    def _log_validation(self, token: Token, response: requests.Response) -> None:
-        try:
-            messages = json.loads(response.content or b"{}").get("validationMessages", [])
-        except (ValueError, AttributeError):
-            log_per_window(f"validate-garbage:{token.name}", logging.WARNING,
-                           "Google Analytics validation server sent an unreadable answer "
-                           "for token %s", token.name)
-            return
-        for message in messages if isinstance(messages, list) else ():
-            if isinstance(message, dict):
-                _logger.warning(
-                    "Google Analytics validation (token %s): %s: %s [%s]",
-                    token.name,
-                    scrub(str(message.get("fieldPath", ""))),
-                    scrub(str(message.get("description", ""))),
-                    scrub(str(message.get("validationCode", ""))),
-                )
-
-    def _give_up(self, token: Token, what: str, attempts: int) -> None:
-        self._last_failure = what
-        self._fail(token, f"{what}, gave up after {attempts} attempt(s)")
+        if status == 429 or 500 <= status < 600:
+            raise _Retryable(f"HTTP {status}", parse_retry_after(headers.get("Retry-After")))
+        raise _Failed(f"HTTP {status} (not retried)")
 
     def _fail(self, token: Token, what: str) -> None:
         self.last_error = what
@@ -226,14 +228,6 @@ class _Transport:
                        "are dropped (logged once per window)", token.name, what)
 
     # --- retries ---------------------------------------------------------------------------------
-
-    def _delay(self, exc: BaseException | None, attempt_number: int, deadline: float) -> float:
-        """Seconds to wait after failed attempt ``attempt_number`` (1-based)."""
-        return backoff_delay(exc, attempt_number, deadline, initial=self.BACKOFF_INITIAL,
-                             maximum=self.BACKOFF_MAX, jitter=self.BACKOFF_JITTER)
-
-    def _stop_at(self, deadline: float) -> bool:
-        return self.shutdown_event.is_set() or time.monotonic() >= deadline
 
     def _sleep(self, seconds: float) -> None:
         # Sleeping on the event lets shutdown cut a backoff short.
@@ -251,11 +245,12 @@ class _Transport:
             detach(suppressed)
 
     def _send(self, token: Token, body: bytes, deadline: float | None = None) -> bool:
-        """:meth:`send`, without the suppression.
+        """:meth:`send`, without the suppression: a plain retry loop.
 
-        Retries stop at ``deadline`` (a ``time.monotonic()``; default: one budget from now). A
-        send whose deadline has passed, because earlier sends of the same export spent the
-        budget, is not attempted: it fails with the last failure's reason.
+        Retries stop at ``deadline`` (a ``time.monotonic()``; default: one budget from now) or at
+        shutdown, whichever comes first. A send whose deadline has passed, because earlier sends
+        of the same export spent the budget, is not attempted: it fails with the last failure's
+        reason.
         """
         if deadline is None:
             deadline = self.deadline()
@@ -263,37 +258,22 @@ class _Transport:
             why = self._last_failure or "no time left"
             self._fail(token, f"{why}; not attempted, the export's retry budget is spent")
             return False
-        try:
-            # The first attempt without tenacity's bookkeeping: nearly every send succeeds at once.
-            return self._attempt(token, body, deadline)
-        except _Retryable as exc:
-            first = exc
-        except _ShuttingDown:
-            self._fail(token, "exporter shut down before delivery")
-            return False
-        if self._stop_at(deadline):
-            self._give_up(token, first.what, 1)
-            return False
-        self._sleep(self._delay(first, 1, deadline))
-
-        def wait(state: RetryCallState) -> float:
-            outcome = state.outcome.exception() if state.outcome is not None else None
-            return self._delay(outcome, state.attempt_number + 1, deadline)
-
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Retryable),
-            stop=lambda state: self._stop_at(deadline),
-            wait=wait,
-            sleep=self._sleep,
-            reraise=False,
-        )
-        try:
-            return bool(retrying(self._attempt, token, body, deadline))
-        except RetryError as exc:
-            last = exc.last_attempt.exception()
-            what = last.what if isinstance(last, _Retryable) else type(last).__name__
-            self._give_up(token, what, exc.last_attempt.attempt_number + 1)
-            return False
-        except _ShuttingDown:
-            self._fail(token, "exporter shut down before delivery")
-            return False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(token, body, deadline)
+            except _Retryable as exc:
+                failure = exc
+            except _Failed as exc:
+                self._fail(token, exc.what)
+                return False
+            except _ShuttingDown:
+                self._fail(token, "exporter shut down before delivery")
+                return False
+            if self.shutdown_event.is_set() or time.monotonic() >= deadline:
+                self._last_failure = failure.what
+                self._fail(token, f"{failure.what}, gave up after {attempt} attempt(s)")
+                return False
+            self._sleep(backoff_delay(failure, attempt, deadline, initial=self.BACKOFF_INITIAL,
+                                      maximum=self.BACKOFF_MAX, jitter=self.BACKOFF_JITTER))

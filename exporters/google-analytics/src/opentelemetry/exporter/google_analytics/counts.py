@@ -1,9 +1,10 @@
 """Counts as GA events: one event per point of a delta counter, the count as ``value``.
 
 An app counts something that happens often (a task run) with an OpenTelemetry ``Counter``; the
-metric exporter, given a :class:`CountRule` for that counter's name, sends one event per
-attribute set and interval instead of one per occurrence. The rule, supplied by the app, says
-which event and which params a point's attributes stand for: this package knows no app's names.
+metric exporter, given a mapping with a :class:`CountRule` for that counter's name
+(:class:`~.mapping.DefaultMapping`'s ``count_rules``), sends one event per attribute set and
+interval instead of one per occurrence. The rule, supplied by the app, says which event and which
+params a point's attributes stand for: this package knows no app's names.
 
 Each process sends its own deltas (the metric exporter asks for DELTA temporality for counters),
 so events from many processes add up without double counting. A cumulative sum is never read
@@ -21,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from opentelemetry.exporter.google_analytics._mapping_common import point_event
 from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue, Stream
-from opentelemetry.exporter.google_analytics.mapping import session_id
 from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricsData, NumberDataPoint, Sum
 
 __all__ = ["AGGREGATE_PARAM", "CountRule", "counts_only_collection", "counts_to_events", "observe_when_due"]
@@ -74,12 +75,10 @@ def counts_to_events(metrics_data: MetricsData, rules: Mapping[str, CountRule]) 
         found = rule.params(point.attributes or {})
         if found is None:
             continue
-        timestamp = point.time_unix_nano // 1000
         seconds = max(1, round((point.time_unix_nano - point.start_time_unix_nano) / 1e9))
         params: dict[str, ParamValue] = dict(found)
-        params.update({"value": count, AGGREGATE_PARAM: seconds, "engagement_time_msec": 1,
-                       "session_id": session_id(timestamp)})
-        events.append(GAEvent(rule.event_name, params, timestamp, rule.stream, aggregate=True))
+        params.update({"value": count, AGGREGATE_PARAM: seconds})
+        events.append(point_event(point, rule.event_name, params, rule.stream, aggregate=True))
     return events
 
 

@@ -1,9 +1,10 @@
 """Names of the settings the Google Analytics exporters read.
 
-Each name is an environment variable or, when Django is configured, a Django setting of the same
-name; the environment wins, and an argument given to an exporter's constructor wins over both.
-Values are read each time an exporter is built (the flags and ``ANALYTICS_DISABLED``: each time
-it exports), so ``override_settings`` works in tests.
+Each name is an environment variable or a host setting of the same name (the exporter's
+``settings`` argument: a mapping or a lookup the application hands in); the environment wins,
+and an argument given to an exporter's constructor wins over both. Values are resolved once,
+when an exporter is built, and again by :func:`~opentelemetry.exporter.google_analytics.config.
+reload_settings` (which a host calls once its settings are loaded).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ OTEL_EXPORTER_GA_TOKENS = "OTEL_EXPORTER_GA_TOKENS"
 A JSON list of GA4 destinations ("tokens"), each an object
 ``{"name", "measurement_id", "api_secret", "page_views", "celery_events", "daily_stats",
 "ignore_paths": [regex, ...]}``. Flags left out take the defaults of
-:envvar:`OTEL_EXPORTER_GA_PAGE_VIEWS` and friends. As a Django setting it may also be the list
+:envvar:`OTEL_EXPORTER_GA_PAGE_VIEWS` and friends. As a host setting it may also be the list
 itself. A malformed token is reported once and skipped; the others still run.
 """
 
@@ -127,8 +128,8 @@ OTEL_EXPORTER_GA_VALIDATE = "OTEL_EXPORTER_GA_VALIDATE"
 .. envvar:: OTEL_EXPORTER_GA_VALIDATE
 
 Post to GA's validation server (``/debug/mp/collect``) instead of collecting, and log every
-validation message it returns. Nothing sent there shows in reports. Default: Django's ``DEBUG``
-when Django is configured (as Alliance Auth does), else ``false``.
+validation message it returns. Nothing sent there shows in reports. Default: ``false`` (a host
+may answer it from its own debug switch: the ``otel_aa`` distro's lookup gives Django's ``DEBUG``).
 """
 
 OTEL_EXPORTER_GA_CLIENT_ID = "OTEL_EXPORTER_GA_CLIENT_ID"
@@ -140,12 +141,13 @@ process. A constructor argument outranks it; the ``otel_aa`` distro passes none 
 sends this value when set, else the install's persistent identifier.
 """
 
-ANALYTICS_DISABLED = "ANALYTICS_DISABLED"
+OTEL_EXPORTER_GA_DISABLED = "OTEL_EXPORTER_GA_DISABLED"
 """
-.. envvar:: ANALYTICS_DISABLED
+.. envvar:: OTEL_EXPORTER_GA_DISABLED
 
-Alliance Auth's own switch: when true, nothing is sent to GA (read at every export). A value
-that can't be read (``"y"``, ``"2"``, ``"disable"``, a list) counts as true, reported once.
-Default: ``false``.
+The kill switch: when true, nothing is sent to GA. A value that can't be read (``"y"``, ``"2"``,
+``"disable"``, a list) counts as true, reported once (it fails closed). A host may map its own switch
+onto it through its settings lookup (the ``otel_aa`` distro maps Alliance Auth's
+``ANALYTICS_DISABLED``). Default: ``false``.
 """
-DEFAULT_ANALYTICS_DISABLED = False
+DEFAULT_DISABLED = False

@@ -25,30 +25,18 @@ import math
 import re
 import time
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
 
 from opentelemetry.exporter.google_analytics.drops import DropCounter
 from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue
 
 __all__ = [
-    "MAX_BODY_BYTES",
-    "MAX_EVENTS_PER_REQUEST",
-    "MAX_EVENT_AGE_SECONDS",
-    "MAX_NAME_LENGTH",
-    "MAX_PARAMS_PER_EVENT",
-    "MAX_PARAM_VALUE_LENGTH",
-    "MAX_USER_PROPERTIES",
-    "MAX_USER_PROPERTY_NAME_LENGTH",
-    "MAX_USER_PROPERTY_VALUE_LENGTH",
-    "RESERVED_EVENT_NAMES",
-    "RESERVED_PARAM_NAMES",
-    "RESERVED_PREFIXES",
-    "RESERVED_USER_PROPERTY_NAMES",
-    "clean_text",
-    "sanitize_event",
-    "sanitize_user_properties",
+    "MAX_BODY_BYTES", "MAX_EVENTS_PER_REQUEST", "MAX_EVENT_AGE_SECONDS", "MAX_NAME_LENGTH",
+    "MAX_PARAMS_PER_EVENT", "MAX_PARAM_VALUE_LENGTH", "MAX_USER_PROPERTIES",
+    "MAX_USER_PROPERTY_NAME_LENGTH", "MAX_USER_PROPERTY_VALUE_LENGTH", "RESERVED_EVENT_NAMES",
+    "RESERVED_PARAM_NAMES", "RESERVED_PREFIXES", "RESERVED_USER_PROPERTY_NAMES", "clean_text",
+    "sanitize_event", "sanitize_events", "sanitize_user_properties",
 ]
 
 MAX_EVENTS_PER_REQUEST = 25
@@ -115,6 +103,12 @@ _user_property_name_problem = partial(
     _name_problem, max_length=MAX_USER_PROPERTY_NAME_LENGTH, reserved=RESERVED_USER_PROPERTY_NAMES
 )
 
+#: Event and param names found valid so far, for a set lookup per name instead of the checks:
+#: the same few names come by for every event. Bounded: past it, names are checked each time.
+_VALID_EVENT_NAMES: set[str] = set()
+_VALID_PARAM_NAMES: set[str] = set()
+_MAX_VALID_NAMES = 4096
+
 
 # --- sanitizing ----------------------------------------------------------------------------------
 
@@ -167,6 +161,44 @@ def _clean_value(value: object, max_length: int) -> ParamValue | None:
     return None
 
 
+#: Strings found to fit as they are (at most 100 characters, printable), for a set lookup instead
+#: of the checks, which read every character: the same routes, titles, languages and session ids
+#: come by for every event. Only an exact ``str`` is looked up (a subclass could fake equality).
+_FIT_STRINGS: set[str] = set()
+_MAX_FIT_STRINGS = 4096
+_MAX_AGE_MICROS = MAX_EVENT_AGE_SECONDS * 1_000_000
+
+
+def sanitize_events(events: Iterable[GAEvent | None], drops: DropCounter | None = None,
+                    now_micros: int | None = None) -> list[GAEvent]:
+    """:func:`sanitize_event` of each of ``events`` (a ``None`` skipped): the ones that can be
+    sent, in order. One clock reading for all, and the common event (known names, values known
+    to fit, in time) passes on checks made here, in the loop: once per span, a call costs more
+    than the checks (issue 13). Any other event gets :func:`sanitize_event`'s whole treatment."""
+    now = now_micros if now_micros is not None else time.time_ns() // 1000
+    oldest = now - _MAX_AGE_MICROS
+    event_names, param_names, fit = _VALID_EVENT_NAMES, _VALID_PARAM_NAMES, _FIT_STRINGS
+    kept = []
+    for event in events:
+        if event is None:
+            continue
+        name, params, timestamp = event[0], event[1], event[2]
+        if type(name) is str and name in event_names and type(timestamp) is int \
+                and oldest <= timestamp <= now and len(params) <= MAX_PARAMS_PER_EVENT \
+                and param_names.issuperset(params):
+            for value in params.values():
+                kind = type(value)
+                if not ((kind is str and value in fit) or kind is int):
+                    break
+            else:
+                kept.append(event)
+                continue
+        fitted = sanitize_event(event, drops, now)
+        if fitted is not None:
+            kept.append(fitted)
+    return kept
+
+
 def sanitize_event(
     event: GAEvent, drops: DropCounter | None = None, now_micros: int | None = None
 ) -> GAEvent | None:
@@ -178,29 +210,42 @@ def sanitize_event(
     is dropped. Every drop is counted in ``drops`` by reason. The input is never modified.
     """
     counter = drops if drops is not None else _NULL_COUNTER
-    problem = _event_name_problem(event.name)
-    if problem is not None:
-        counter.add("event name reserved" if problem == "NAME_RESERVED" else "event name invalid")
-        return None
+    if not (type(event.name) is str and event.name in _VALID_EVENT_NAMES):
+        problem = _event_name_problem(event.name)
+        if problem is not None:
+            counter.add("event name reserved" if problem == "NAME_RESERVED" else "event name invalid")
+            return None
+        if len(_VALID_EVENT_NAMES) < _MAX_VALID_NAMES:
+            _VALID_EVENT_NAMES.add(event.name)
     now = now_micros if now_micros is not None else time.time_ns() // 1000
     timestamp = event.timestamp_micros
-    if not isinstance(timestamp, int) or now - timestamp > MAX_EVENT_AGE_SECONDS * 1_000_000:
+    if not isinstance(timestamp, int) or now - timestamp > _MAX_AGE_MICROS:
         counter.add("event older than 72 hours")
         return None
     changed = False
     if timestamp > now:
         timestamp = now  # clock skew between threads; GA wants no future events
         changed = True
+    valid_names = _VALID_PARAM_NAMES
+    given = event.params
     params: dict[str, ParamValue] = {}
-    for name, value in event.params.items():
-        if _param_name_problem(name) is not None:
-            counter.add("param name invalid or reserved")
-            changed = True
-            continue
+    for name, value in given.items():
+        if name not in valid_names:
+            if _param_name_problem(name) is not None:
+                counter.add("param name invalid or reserved")
+                changed = True
+                continue
+            if len(valid_names) < _MAX_VALID_NAMES:
+                valid_names.add(name)
         kind = type(value)
-        if (kind is str and len(value) <= MAX_PARAM_VALUE_LENGTH  # type: ignore[arg-type]
-                and value.isprintable()) or kind is int:  # type: ignore[union-attr]
-            params[name] = value  # the common case, kept cheap
+        if kind is int:
+            params[name] = value  # the common cases, kept cheap
+            continue
+        if kind is str and len(value) <= MAX_PARAM_VALUE_LENGTH and value.isprintable():  # type: ignore[arg-type,union-attr]
+            params[name] = value
+            if len(_FIT_STRINGS) >= _MAX_FIT_STRINGS:
+                _FIT_STRINGS.clear()  # bounded: the values of today's routes come back
+            _FIT_STRINGS.add(value)  # type: ignore[arg-type]
             continue
         clean = _clean_value(value, MAX_PARAM_VALUE_LENGTH)
         if clean is None:
@@ -218,7 +263,7 @@ def sanitize_event(
         changed = True
     if not changed:
         return event
-    return replace(event, params=params, timestamp_micros=timestamp)
+    return event._replace(params=params, timestamp_micros=timestamp)
 
 
 def sanitize_user_properties(

@@ -16,28 +16,16 @@ import math
 import os
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from opentelemetry.exporter.google_analytics import environment_variables as env
 from opentelemetry.exporter.google_analytics._log import log_per_window
-from opentelemetry.exporter.google_analytics._pipeline import (
-    ClientId,
-    DeliveryObserver,
-    TokenSource,
-    UserProperties,
-    _Pipeline,
-    build_pipeline,
-)
-from opentelemetry.exporter.google_analytics.counts import (
-    CountRule,
-    counts_only_collection,
-    counts_to_events,
-)
+from opentelemetry.exporter.google_analytics._pipeline import _Pipeline, build_pipeline
+from opentelemetry.exporter.google_analytics.arguments import MetricExporterArgs, check_keywords
+from opentelemetry.exporter.google_analytics.config import GAConfig
+from opentelemetry.exporter.google_analytics.counts import counts_only_collection
 from opentelemetry.exporter.google_analytics.leases import InProcessLease, SendLease
-from opentelemetry.exporter.google_analytics.mapping import metrics_to_events
-from opentelemetry.exporter.google_analytics.settings import parse_positive_float, resolve
+from opentelemetry.exporter.google_analytics.mapping import DefaultMapping, GAMapping
 from opentelemetry.exporter.google_analytics.tokens import Token
 from opentelemetry.sdk.metrics import (
     Counter,
@@ -55,6 +43,9 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "GoogleAnalyticsMetricExporter",
     "GoogleAnalyticsMetricReader",
@@ -70,60 +61,49 @@ DEFAULT_CHECK_INTERVAL_MILLIS = int(env.DEFAULT_TASK_INTERVAL * 1000)
 
 
 class GoogleAnalyticsMetricExporter(MetricExporter):
-    """Send the daily-stats gauges as GA4 ``celery_event``s, when ``lease`` grants a send.
+    """Send the events ``mapping`` makes of metrics: counts every interval, the others (the
+    daily stats) when ``lease`` grants a send.
 
-    Takes the span exporter's arguments, plus ``stats_interval`` (seconds between sends; else
-    ``OTEL_EXPORTER_GA_STATS_INTERVAL``, default one day) and ``lease`` (default
-    :class:`InProcessLease`), and ``count_rules`` (counter name → :class:`.counts.CountRule`:
-    the counters sent as counts to tokens with ``aggregate_celery_events``, DELTA temporality).
-    Other metrics are ignored.
+    Takes the keyword arguments of :class:`.arguments.MetricExporterArgs`: the span exporter's,
+    plus ``stats_interval`` (seconds between sends; else ``OTEL_EXPORTER_GA_STATS_INTERVAL``,
+    default one day) and ``lease`` (default :class:`InProcessLease`). ``mapping`` (default
+    :class:`.DefaultMapping`, which maps no metric) names the metrics and counters
+    (:class:`.MetricRule`, :class:`.counts.CountRule`: counts go to tokens with
+    ``aggregate_celery_events``, DELTA temporality). Other metrics are ignored.
     """
 
-    def __init__(
-        self,
-        tokens: Sequence[Token | Mapping[str, Any]] | str | None = None,
-        measurement_id: str | None = None,
-        api_secret: str | None = None,
-        page_views: bool | None = None,
-        celery_events: bool | None = None,
-        daily_stats: bool | None = None,
-        ignore_paths: Sequence[str] | str | None = None,
-        endpoint: str | None = None,
-        timeout: float | None = None,
-        validate: bool | None = None,
-        client_id: ClientId | None = None,
-        user_properties: UserProperties | None = None,
-        session: requests.Session | None = None,
-        token_source: TokenSource | None = None,
-        delivery_observer: DeliveryObserver | None = None,
-        stats_interval: float | None = None,
-        lease: SendLease | None = None,
-        count_rules: Mapping[str, CountRule] | None = None,
-    ) -> None:
+    def __init__(self, **kwargs: Unpack[MetricExporterArgs]) -> None:
+        check_keywords(kwargs, MetricExporterArgs, type(self).__name__)
         cumulative = AggregationTemporality.CUMULATIVE
         kinds = (UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge)
         temporality: dict[type, AggregationTemporality] = {kind: cumulative for kind in kinds}
         # Each process sends what it counted since its last send: counts from many add up.
         temporality[Counter] = AggregationTemporality.DELTA
         super().__init__(preferred_temporality=temporality)
-        self.count_rules: Mapping[str, CountRule] = dict(count_rules or {})
-        self._pipeline: _Pipeline | None = build_pipeline(dict(
-            tokens=tokens, measurement_id=measurement_id, api_secret=api_secret,
-            page_views=page_views, celery_events=celery_events, daily_stats=daily_stats,
-            ignore_paths=ignore_paths, endpoint=endpoint, timeout=timeout, validate=validate,
-            client_id=client_id, user_properties=user_properties, session=session,
-            token_source=token_source, delivery_observer=delivery_observer,
-        ))
-        try:
-            self.stats_interval = resolve(env.OTEL_EXPORTER_GA_STATS_INTERVAL, stats_interval,
-                                          env.DEFAULT_STATS_INTERVAL, parse_positive_float)
-        except Exception:  # resolve reports bad values itself; this is belt and braces
-            self.stats_interval = env.DEFAULT_STATS_INTERVAL
-        self.lease: SendLease = lease if lease is not None else InProcessLease(self.stats_interval)
+        #: Which metrics become which GA events (:mod:`.mapping`).
+        mapping = kwargs.get("mapping")
+        self.mapping: GAMapping = mapping if mapping is not None else DefaultMapping()
+        self._pipeline: _Pipeline | None = build_pipeline(kwargs, kwargs.get("stats_interval"))
+        lease = kwargs.get("lease")
+        # Our own lease follows the stats interval in force (see export()); one handed in is the
+        # host's to configure.
+        own = InProcessLease(self.stats_interval)
+        self._own_lease = own if lease is None else None
+        self.lease: SendLease = own if lease is None else lease
         self._shutdown = False
 
     def __repr__(self) -> str:
         return f"GoogleAnalyticsMetricExporter({self._pipeline!r}, stats_interval={self.stats_interval})"
+
+    @property
+    def config(self) -> GAConfig | None:
+        """The settings in force (``None``: the exporter could not start)."""
+        return self._pipeline.config if self._pipeline else None
+
+    @property
+    def stats_interval(self) -> float:
+        """Seconds between two daily-stats sends (:envvar:`OTEL_EXPORTER_GA_STATS_INTERVAL`)."""
+        return self._pipeline.config.stats_interval if self._pipeline else env.DEFAULT_STATS_INTERVAL
 
     @property
     def tokens(self) -> list[Token]:
@@ -133,7 +113,7 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
     @property
     def takes_counts(self) -> bool:
         """Whether a token takes counts now (so the reader collects every interval)."""
-        if not self.count_rules or self._shutdown:
+        if not self.mapping.maps_counts or self._shutdown:
             return False
         return any(t.celery_events and t.aggregate_celery_events for t in self.tokens)
 
@@ -150,13 +130,16 @@ class GoogleAnalyticsMetricExporter(MetricExporter):
         if pipeline is None:
             return MetricExportResult.SUCCESS
         try:
+            if self._own_lease is not None:
+                self._own_lease.interval = pipeline.config.stats_interval
             tokens = pipeline.tokens
             if not tokens:
                 return MetricExportResult.SUCCESS
-            counts = [e for e in pipeline.sanitize(counts_to_events(metrics_data, self.count_rules))
-                      if any(t.admits(e) for t in tokens)]
+            mapped = pipeline.sanitize(self.mapping.metrics_to_events(metrics_data))
+            # Counts go every interval; the rest (the daily stats) only under the lease.
+            counts = [e for e in mapped if e.aggregate is True and any(t.admits(e) for t in tokens)]
             ok = pipeline.deliver(counts, tokens) if counts else True
-            events = pipeline.sanitize(metrics_to_events(metrics_data))
+            events = [e for e in mapped if e.aggregate is not True]
             # No stats in this collection (a counts-only one, or none yet): keep the lease.
             if not events or not any(t.admits(e) for t in tokens for e in events):
                 return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
@@ -190,31 +173,45 @@ class GoogleAnalyticsMetricReader(PeriodicExportingMetricReader):
     moments a send can happen. It asks the lease every ``export_interval_millis`` (default
     :envvar:`OTEL_EXPORTER_GA_TASK_INTERVAL`, 60 s), so the first send happens soon after start;
     while a token takes counts it collects at each of those checks, counts only unless due
-    (see the module's docstring). ``force_flush()`` collects everything regardless.
+    (see the module's docstring). ``force_flush()`` (the ``MeterProvider``'s) does what a check
+    does: a send if due, and no database work otherwise; so does ``shutdown()`` with
+    ``send_due_at_shutdown=True``.
+
+    It wraps ``exporter``, or builds one from the keyword arguments of
+    :class:`.arguments.MetricExporterArgs`: so the SDK can build it from the
+    ``opentelemetry_metrics_exporter`` entry point, and the ``MeterProvider`` flushes and shuts
+    it down with the others.
     """
 
     def __init__(
         self,
-        exporter: GoogleAnalyticsMetricExporter,
-        export_interval_millis: float | None = DEFAULT_CHECK_INTERVAL_MILLIS,
+        exporter: GoogleAnalyticsMetricExporter | None = None,
+        export_interval_millis: float | None = None,
         export_timeout_millis: float | None = None,
+        *,
+        send_due_at_shutdown: bool = False,
+        **kwargs: Unpack[MetricExporterArgs],
     ) -> None:
+        #: A last send at shutdown if due: for a host whose processes may end before their first
+        #: check (a recycled web worker); off, a failed send waits for the next cycle.
+        self._send_due_at_shutdown = send_due_at_shutdown
+        if exporter is None:
+            # Built by the SDK from the ``opentelemetry_metrics_exporter`` entry point, with the
+            # exporter's arguments (``reader_cls(**exporter_args)``): the reader builds its exporter.
+            exporter = GoogleAnalyticsMetricExporter(**kwargs)
+        elif kwargs:
+            raise TypeError("GoogleAnalyticsMetricReader() takes an exporter or the exporter's keyword "
+                            f"arguments, not both (got {', '.join(sorted(kwargs))})")
         # The base class's own timer is off (infinite interval): ours asks the lease first.
         super().__init__(exporter, math.inf, export_timeout_millis)
         self._ga_exporter = exporter
         #: Whether a token took counts at the last look (start, then every check): an app's
         #: counting hook may read it to skip the work when nobody takes counts.
         self.counts_wanted = False
-        if export_interval_millis:
-            self._check_seconds = export_interval_millis / 1e3
-        else:
-            try:
-                self._check_seconds = float(resolve(env.OTEL_EXPORTER_GA_TASK_INTERVAL, None,
-                                                    env.DEFAULT_TASK_INTERVAL, parse_positive_float))
-            except Exception:  # resolve reports bad values itself; this is belt and braces
-                self._check_seconds = env.DEFAULT_TASK_INTERVAL
+        self._interval_argument = export_interval_millis / 1e3 if export_interval_millis else None
         self._stop_checking = threading.Event()
         self._checker = self._start_checker()
+        _running.add(self)
         if hasattr(os, "register_at_fork"):
             weak_restart = weakref.WeakMethod(self._after_fork)
 
@@ -237,8 +234,15 @@ class GoogleAnalyticsMetricReader(PeriodicExportingMetricReader):
 
     def _check_loop(self) -> None:
         self._look_for_counts()
-        while not self._stop_checking.wait(self._check_seconds):
+        while not self._stop_checking.wait(self._check_seconds()):
             self.collect_if_due()
+
+    def _check_seconds(self) -> float:
+        """The argument, else :envvar:`OTEL_EXPORTER_GA_TASK_INTERVAL` as the exporter resolved it."""
+        if self._interval_argument is not None:
+            return self._interval_argument
+        config = self._ga_exporter.config
+        return config.task_interval if config is not None else env.DEFAULT_TASK_INTERVAL
 
     def _look_for_counts(self) -> bool:
         try:
@@ -265,8 +269,29 @@ class GoogleAnalyticsMetricReader(PeriodicExportingMetricReader):
             return False
         return True
 
+    @classmethod
+    def running(cls) -> list[GoogleAnalyticsMetricReader]:
+        """This process's readers not shut down yet: an app's counting hook asks them whether
+        a token takes counts (:attr:`counts_wanted`), without a handle on the one the SDK built."""
+        return list(_running)
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        # A flush (a worker child's exit, the MeterProvider's force_flush) sends what is due, as
+        # a check does: forcing a collection would count rows only for the lease to refuse.
+        self.collect_if_due()
+        return self._ga_exporter.force_flush(timeout_millis=timeout_millis)
+
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        if self._stop_checking.is_set():
+            return  # shut down already (the SDK's readers warn; this one stays quiet)
         self._stop_checking.set()
+        _running.discard(self)
         if self._checker.is_alive() and self._checker is not threading.current_thread():
             self._checker.join(timeout=timeout_millis / 1e3)
+        if self._send_due_at_shutdown:
+            self.collect_if_due()
         super().shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+#: The readers :meth:`GoogleAnalyticsMetricReader.running` lists (weak: a dropped reader goes).
+_running: weakref.WeakSet[GoogleAnalyticsMetricReader] = weakref.WeakSet()

@@ -1,23 +1,26 @@
 """Where a setting's value comes from (public: the otel_aa distro resolves its own settings alike).
 
-Precedence, as in OpenTelemetry's own exporters plus Django: constructor argument > environment
-variable > Django setting of the same name (only when ``django.conf.settings.configured``) >
-``DEFAULT_*`` constant. Everything is read at call time, so ``override_settings`` works.
-Django is never imported here: if the host process has not imported it, it is not configured.
+Precedence, as in OpenTelemetry's own exporters: constructor argument > environment variable >
+host setting of the same name > ``DEFAULT_*`` constant. The exporter knows no framework: "host
+settings" are whatever the application hands in as ``settings`` (:data:`HostSettings`), e.g.
+``settings=app.config`` (Flask, a mapping) or ``settings=lambda name: getattr(django_settings,
+name, None)`` (the otel_aa distro passes one over Django's settings). Values are read when
+called: the exporters call these once, at construction and at
+:func:`~opentelemetry.exporter.google_analytics.config.reload_settings`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from opentelemetry.exporter.google_analytics._log import log_once
 
 __all__ = [
-    "django_setting",
+    "HostSettings",
+    "host_setting",
     "parse_bool",
     "parse_path_list",
     "parse_positive_float",
@@ -33,19 +36,25 @@ _MISSING = object()
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
+#: The host application's settings: a mapping (name -> value), or a callable taking a setting's
+#: name and returning its value, ``None`` when the host has no such setting. A lookup that raises
+#: (settings not loaded yet) counts as "no such setting".
+HostSettings = Callable[[str], Any] | Mapping[str, Any]
 
-def django_setting(name: str) -> Any:
-    """Return Django setting ``name``, or a sentinel (``_MISSING``) when absent or unconfigured."""
-    conf = sys.modules.get("django.conf")
-    if conf is None:
-        return _MISSING
+#: How a host setting is named in messages.
+_HOST = "setting"
+
+
+def host_setting(settings: HostSettings | None, name: str) -> Any:
+    """Host setting ``name`` from ``settings``, or ``None`` when absent (or the lookup failed)."""
+    if settings is None:
+        return None
     try:
-        settings = conf.settings
-        if not settings.configured:
-            return _MISSING
-        return getattr(settings, name, _MISSING)
-    except Exception:  # a half-configured Django must not break the exporter
-        return _MISSING
+        if isinstance(settings, Mapping):
+            return settings.get(name)
+        return settings(name)
+    except Exception:  # a host whose settings are half-loaded must not break the exporter
+        return None
 
 
 def parse_bool(value: Any) -> bool:
@@ -85,7 +94,7 @@ def parse_str(value: Any) -> str:
 
 
 def parse_path_list(value: Any) -> tuple[str, ...]:
-    """Comma-separated regexes (a string), or a list of them (a Django setting)."""
+    """Comma-separated regexes (a string), or a list of them (a host setting)."""
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, (list, tuple)) and all(isinstance(part, str) for part in value):
@@ -98,8 +107,10 @@ def resolve(
     argument: _T | None,
     default: _T,
     parse: Callable[[Any], _T] | None = None,
+    *,
+    settings: HostSettings | None = None,
 ) -> _T:
-    """Return the value of setting ``name``: ``argument`` > env > Django setting > ``default``.
+    """Return the value of setting ``name``: ``argument`` > env > ``settings`` > ``default``.
 
     A value that ``parse`` rejects is reported once (without the value: it may be a secret) and
     the next source is tried.
@@ -111,9 +122,9 @@ def resolve(
         value = _parse(name, "environment variable", raw, parse)
         if value is not _MISSING:
             return value
-    setting = django_setting(name)
-    if setting is not _MISSING and setting is not None:
-        value = _parse(name, "Django setting", setting, parse)
+    setting = host_setting(settings, name)
+    if setting is not None:
+        value = _parse(name, _HOST, setting, parse)
         if value is not _MISSING:
             return value
     return default
@@ -126,6 +137,8 @@ def resolve_fail_closed(
     parse: Callable[[Any], _T],
     closed: Any,
     closed_means: str,
+    *,
+    settings: HostSettings | None = None,
 ) -> Any:
     """Like :func:`resolve`, for a switch or destination that must fail closed.
 
@@ -141,10 +154,10 @@ def resolve_fail_closed(
     if raw is not None and raw.strip() != "":
         source, value = "environment variable", raw
     else:
-        setting = django_setting(name)
-        if setting is _MISSING or setting is None:
+        setting = host_setting(settings, name)
+        if setting is None:
             return default
-        source, value = "Django setting", setting
+        source, value = _HOST, setting
     parsed = _parse(name, source, value, parse, closed_means)
     return closed if parsed is _MISSING else parsed
 

@@ -1,26 +1,23 @@
-"""The span exporter: page views, Celery task events and custom events to GA4."""
+"""The span exporter: the GA4 events a mapping makes of finished spans (page views, custom events, ...)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import requests
 from opentelemetry.exporter.google_analytics._log import log_per_window
-from opentelemetry.exporter.google_analytics._pipeline import (
-    ClientId,
-    DeliveryObserver,
-    TokenSource,
-    UserProperties,
-    _Pipeline,
-    build_pipeline,
-)
+from opentelemetry.exporter.google_analytics._pipeline import _Pipeline, build_pipeline
+from opentelemetry.exporter.google_analytics.arguments import ExporterArgs, check_keywords
+from opentelemetry.exporter.google_analytics.config import GAConfig
 from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.mapping import span_to_event
+from opentelemetry.exporter.google_analytics.mapping import DefaultMapping, GAMapping
 from opentelemetry.exporter.google_analytics.tokens import Token
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RECOMMENDED_EXPORT_BATCH_SIZE", "GoogleAnalyticsSpanExporter"]
 
@@ -33,40 +30,29 @@ RECOMMENDED_EXPORT_BATCH_SIZE = 500
 class GoogleAnalyticsSpanExporter(SpanExporter):
     """Send the GA4 events that finished spans stand for, to every configured token.
 
-    Every argument is optional; ``None`` means: the environment variable, else the Django
-    setting of the same name, else the default (see :mod:`.environment_variables`).
+    Takes the keyword arguments of :class:`.arguments.ExporterArgs`, each optional; ``None``
+    means: the environment variable, else the host setting of the same name (``settings``), else
+    the default (see :mod:`.environment_variables`). They are resolved once, into :attr:`config`;
+    :func:`.reload_settings` resolves them again.
+    ``mapping`` says which spans become which events (default: :class:`.DefaultMapping`).
     ``export`` never raises: it returns ``FAILURE`` and logs once per window instead.
     """
 
-    def __init__(
-        self,
-        tokens: Sequence[Token | Mapping[str, Any]] | str | None = None,
-        measurement_id: str | None = None,
-        api_secret: str | None = None,
-        page_views: bool | None = None,
-        celery_events: bool | None = None,
-        daily_stats: bool | None = None,
-        ignore_paths: Sequence[str] | str | None = None,
-        endpoint: str | None = None,
-        timeout: float | None = None,
-        validate: bool | None = None,
-        client_id: ClientId | None = None,
-        user_properties: UserProperties | None = None,
-        session: requests.Session | None = None,
-        token_source: TokenSource | None = None,
-        delivery_observer: DeliveryObserver | None = None,
-    ) -> None:
-        self._pipeline: _Pipeline | None = build_pipeline(dict(
-            tokens=tokens, measurement_id=measurement_id, api_secret=api_secret,
-            page_views=page_views, celery_events=celery_events, daily_stats=daily_stats,
-            ignore_paths=ignore_paths, endpoint=endpoint, timeout=timeout, validate=validate,
-            client_id=client_id, user_properties=user_properties, session=session,
-            token_source=token_source, delivery_observer=delivery_observer,
-        ))
+    def __init__(self, **kwargs: Unpack[ExporterArgs]) -> None:
+        check_keywords(kwargs, ExporterArgs, type(self).__name__)
+        mapping = kwargs.get("mapping")
+        #: Which spans become which GA events (:mod:`.mapping`).
+        self.mapping: GAMapping = mapping if mapping is not None else DefaultMapping()
+        self._pipeline: _Pipeline | None = build_pipeline(kwargs)
         self._shutdown = False
 
     def __repr__(self) -> str:
         return f"GoogleAnalyticsSpanExporter({self._pipeline!r})"
+
+    @property
+    def config(self) -> GAConfig | None:
+        """The settings in force (``None``: the exporter could not start)."""
+        return self._pipeline.config if self._pipeline else None
 
     @property
     def tokens(self) -> list[Token]:
@@ -83,7 +69,7 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
             tokens = pipeline.tokens
             if not tokens:
                 return SpanExportResult.SUCCESS
-            events = pipeline.sanitize(_events(spans, pipeline))
+            events = pipeline.sanitize(_events(spans, pipeline, self.mapping))
             ok = pipeline.deliver(events, tokens)
         except Exception as exc:
             log_per_window(f"span-export:{type(exc).__name__}", logging.ERROR,
@@ -103,10 +89,16 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
         return True
 
 
-def _events(spans: Sequence[ReadableSpan], pipeline: _Pipeline) -> Iterator[GAEvent | None]:
-    """Each span's event; a span the mapping can't read costs only itself (counted)."""
+def _events(spans: Sequence[ReadableSpan], pipeline: _Pipeline,
+            mapping: GAMapping) -> list[GAEvent | None]:
+    """Each span's event; a span the mapping can't read costs only itself (counted). A list, not
+    a generator: resuming one per span cost more than the append (issue 13)."""
+    span_to_event = mapping.span_to_event
+    events: list[GAEvent | None] = []
+    append = events.append
     for span in spans:
         try:
-            yield span_to_event(span)
+            append(span_to_event(span))
         except Exception as exc:
             pipeline.drops.add(f"span could not be mapped ({type(exc).__name__})")
+    return events
