@@ -20,7 +20,28 @@ class OtelAAConfig(AppConfig):
         _register_checks()
         _settle_identity_after_migrate(self)
         _patch_instrumentations()
+        _import_for_export_threads()
         _announce()
+
+
+#: What the exporters' threads import on first use (token source, identity, ledger, the cache
+#: backend): imported here, on the main thread, before a Celery prefork pool or gunicorn forks. A
+#: first import running on an export thread when the process forks leaves that module's import
+#: lock held in the child, whose own export thread then waits on it for ever (seen as a prefork
+#: child that never sends).
+THREAD_IMPORTS = ("otel_aa._db", "otel_aa.admin_tokens", "otel_aa.compat", "otel_aa.identity",
+                  "otel_aa.ledger", "otel_aa.deliveries", "otel_aa.models", "django.core.cache")
+
+
+@guarded("importing what otel-aa's threads use")
+def _import_for_export_threads() -> None:
+    for name in THREAD_IMPORTS:
+        importlib.import_module(name)
+    from django.core.cache import caches
+
+    # The backend's own modules (django-redis, redis-py) load when the backend is first made;
+    # redis-py connects only when first used.
+    caches["default"]
 
 
 @guarded("reloading otel-aa's settings")
