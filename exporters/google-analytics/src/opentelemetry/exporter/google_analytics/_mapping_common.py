@@ -7,12 +7,12 @@ with :func:`span_event` and :func:`point_event`, so every event carries the same
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue, Stream, new_event
-from opentelemetry.sdk.metrics.export import NumberDataPoint
+from opentelemetry.sdk.metrics.export import Metric, MetricsData, NumberDataPoint
 from opentelemetry.sdk.trace import ReadableSpan
 
 __all__ = [
@@ -107,3 +107,17 @@ def int64_or_one(value: object) -> int:
         return 1
     plain = int.__index__(value)  # an int subclass's own __int__ or comparisons are not asked
     return plain if -(2**63) <= plain < 2**63 else 1
+
+
+_Rule = TypeVar("_Rule")
+
+
+def named_metrics(metrics_data: MetricsData, rules: Mapping[str, _Rule]) -> Iterator[tuple[_Rule, Metric]]:
+    """Each metric of ``metrics_data`` that ``rules`` names, with its rule (the gauges' and the
+    counters' mappings both walk resources, scopes and metrics this way)."""
+    for resource_metrics in metrics_data.resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                rule = rules.get(metric.name)
+                if rule is not None:
+                    yield rule, metric

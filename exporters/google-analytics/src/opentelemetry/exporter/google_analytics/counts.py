@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from opentelemetry.exporter.google_analytics._mapping_common import point_event
+from opentelemetry.exporter.google_analytics._mapping_common import named_metrics, point_event
 from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue, Stream
 from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricsData, NumberDataPoint, Sum
 
@@ -50,17 +50,14 @@ class CountRule:
 
 def _delta_points(metrics_data: MetricsData,
                   rules: Mapping[str, CountRule]) -> Iterator[tuple[CountRule, NumberDataPoint]]:
-    for resource_metrics in metrics_data.resource_metrics:
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                rule = rules.get(metric.name)
-                data = metric.data
-                if rule is None or not isinstance(data, Sum) or not data.is_monotonic or \
-                        data.aggregation_temporality is not AggregationTemporality.DELTA:
-                    continue
-                for point in data.data_points:
-                    if isinstance(point, NumberDataPoint):
-                        yield rule, point
+    for rule, metric in named_metrics(metrics_data, rules):
+        data = metric.data
+        if not isinstance(data, Sum) or not data.is_monotonic or \
+                data.aggregation_temporality is not AggregationTemporality.DELTA:
+            continue
+        for point in data.data_points:
+            if isinstance(point, NumberDataPoint):
+                yield rule, point
 
 
 def counts_to_events(metrics_data: MetricsData, rules: Mapping[str, CountRule]) -> list[GAEvent]:

@@ -36,6 +36,7 @@ from opentelemetry.exporter.google_analytics._mapping_common import (
     first,
     int64_or_one,
     is_code_name,
+    named_metrics,
     point_event,
     session_id,
     span_event,
@@ -221,14 +222,11 @@ def _custom_event(span: ReadableSpan, attrs: Mapping[str, Any], name: Any) -> GA
 
 def _points(metrics_data: MetricsData,
             rules: Mapping[str, MetricRule]) -> Iterator[tuple[MetricRule, NumberDataPoint]]:
-    for resource_metrics in metrics_data.resource_metrics:
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                rule = rules.get(metric.name)
-                if rule is not None and isinstance(metric.data, (Gauge, Sum)):
-                    for point in metric.data.data_points:
-                        if isinstance(point, NumberDataPoint):
-                            yield rule, point
+    for rule, metric in named_metrics(metrics_data, rules):
+        if isinstance(metric.data, (Gauge, Sum)):
+            for point in metric.data.data_points:
+                if isinstance(point, NumberDataPoint):
+                    yield rule, point
 
 
 class DefaultMapping:
