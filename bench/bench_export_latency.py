@@ -58,10 +58,9 @@ from _common import (
 )
 from bench_request import (
     TOKENS,
-    _environ,
-    _prepare_database,
-    _setup_variant,
+    page_server,
     start_collector,
+    start_django,
     variant_env,
 )
 from opentelemetry.exporter.google_analytics import RECOMMENDED_EXPORT_BATCH_SIZE
@@ -79,27 +78,13 @@ EXPORT_THREAD_PREFIX = "OtelBatchSpan"
 
 
 def worker(variant: str) -> None:
-    os.environ["BENCH_VARIANT"] = variant
-    os.environ["DJANGO_SETTINGS_MODULE"] = "benchsite.settings"
-    _setup_variant(variant)
-
-    import django
-    from django.core.handlers.wsgi import WSGIHandler
+    start_django(variant)
     from opentelemetry import trace
 
-    django.setup()
-    _prepare_database(variant)
-    app = WSGIHandler()
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        if not status.startswith("200"):
-            raise RuntimeError(f"status {status}")
+    serve_page = page_server(f"variant {variant}")
 
     def one() -> None:
-        response = app(_environ(), start_response)
-        for _chunk in response:
-            pass
-        response.close()
+        serve_page()
 
     def flush() -> None:
         provider: Any = trace.get_tracer_provider()

@@ -62,7 +62,7 @@ from _common import (
 )
 from _outage_report import report
 from _procs import Relay
-from bench_request import TOKENS, _environ, _prepare_database, _setup_variant, collector_counts, variant_env
+from bench_request import TOKENS, collector_counts, page_server, start_django, variant_env
 
 #: Spans per page view among the fed spans: 10 pages to 40 tasks a second.
 PAGE_EVERY = (PEAK_PAGE_VIEWS_PER_S + PEAK_TASKS_PER_S) // PEAK_PAGE_VIEWS_PER_S
@@ -72,29 +72,14 @@ PAGE_EVERY = (PEAK_PAGE_VIEWS_PER_S + PEAK_TASKS_PER_S) // PEAK_PAGE_VIEWS_PER_S
 
 
 def worker(variant: str) -> None:
-    os.environ["BENCH_VARIANT"] = "c"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "benchsite.settings"
-    _setup_variant("c")
-
-    import django
-    from django.core.handlers.wsgi import WSGIHandler
+    start_django("c")  # its database: the install identifier is settled, client_id is known
+    from benchsite.tasks import add
     from opentelemetry import trace
 
-    django.setup()
-    _prepare_database("c")  # the install identifier is settled here: client_id is known
-    from benchsite.tasks import add
-
-    app = WSGIHandler()
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        if not status.startswith("200"):
-            raise RuntimeError(f"status {status}")
+    serve_page = page_server("outage worker")
 
     def page() -> None:
-        response = app(_environ(), start_response)
-        for _chunk in response:
-            pass
-        response.close()
+        serve_page()
 
     def task() -> None:
         if add.apply(args=(2, 3)).get() != 5:

@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,28 +159,45 @@ def _prepare_database(variant: str) -> None:
             row.ignore_paths.add(ignored)
 
 
-def worker(variant: str) -> None:
+def start_django(variant: str) -> None:
+    """Set up a worker child's Django for ``variant`` (its instrumentation, its database)."""
     os.environ["BENCH_VARIANT"] = variant
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchsite.settings"
     _setup_variant(variant)
 
     import django
-    from django.core.handlers.wsgi import WSGIHandler
 
     django.setup()
     _prepare_database(variant)
+
+
+def page_server(label: str) -> Callable[[], int]:
+    """Serve the benchmark's page once, in-process through Django's WSGI handler; return its size."""
+    from django.core.handlers.wsgi import WSGIHandler
+
     app = WSGIHandler()
-    served = 0
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         if not status.startswith("200"):
-            raise RuntimeError(f"variant {variant}: {status}")
+            raise RuntimeError(f"{label}: {status}")
 
     def one() -> int:
-        nonlocal served
         response = app(_environ(), start_response)
         size = sum(len(chunk) for chunk in response)
         response.close()
+        return size
+
+    return one
+
+
+def worker(variant: str) -> None:
+    start_django(variant)
+    serve_page = page_server(f"variant {variant}")
+    served = 0
+
+    def one() -> int:
+        nonlocal served
+        size = serve_page()
         served += 1
         return size
 

@@ -45,10 +45,9 @@ from _common import (
 )
 from bench_request import (
     _flush,
-    _prepare_database,
-    _setup_variant,
     batched_ga_table,
     start_collector,
+    start_django,
     variant_env,
 )
 
@@ -62,14 +61,7 @@ VARIANTS = {
 
 
 def worker(variant: str) -> None:
-    os.environ["BENCH_VARIANT"] = variant
-    os.environ["DJANGO_SETTINGS_MODULE"] = "benchsite.settings"
-    _setup_variant(variant)
-
-    import django
-
-    django.setup()
-    _prepare_database(variant)
+    start_django(variant)
     from benchsite.tasks import add
 
     if variant == "d":
