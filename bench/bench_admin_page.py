@@ -96,9 +96,9 @@ def main() -> None:
         from django.core.cache import cache
         from django.core.management import call_command
         from django.test import Client
-        from opentelemetry.exporter.google_analytics.tokens import Token
+        from opentelemetry.exporter.google_analytics._tokens import Token
 
-        from otel_aa.ledger import ledger
+        from otel_aa._ledger import ledger
 
         call_command("migrate", verbosity=0)
         client = Client()

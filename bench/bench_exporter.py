@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from otel_aa.ga_mapping import AAMapping
+from otel_aa._ga_mapping import AAMapping
 
 # Export batch sizes: 512 is BatchSpanProcessor's default; 500, a multiple of 25, fills every request.
 

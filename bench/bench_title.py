@@ -41,7 +41,9 @@ from django.urls import resolve  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
 
-from otel_aa import config, django_hook, titles  # noqa: E402
+from otel_aa import _config as config  # noqa: E402
+from otel_aa import _django_hook as django_hook  # noqa: E402
+from otel_aa import _titles as titles  # noqa: E402
 
 BENIGN = "Dashboard - Alliance Auth"
 CRAFTED = "a" * 4000 + "@"  # within the 4 KiB the html mode reads

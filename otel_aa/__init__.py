@@ -71,7 +71,7 @@ _state: dict[str, object] = {"started": False, "warned_pid": None}
 def _check_started() -> None:
     import os
 
-    from otel_aa.configurator import is_configured
+    from otel_aa._configurator import is_configured
 
     if is_configured():
         _state["started"] = True  # checked no more in this process
@@ -90,14 +90,14 @@ def _check_started() -> None:
 
 def configure() -> None:
     """Set otel-aa up from code; idempotent, never raises. See the module docs."""
-    from otel_aa.configurator import configure as _configure
+    from otel_aa._configurator import configure as _configure
 
     _configure()
 
 
 def shutdown() -> None:
     """Flush and stop what :func:`configure` started (also done at exit); never raises."""
-    from otel_aa.configurator import shutdown as _shutdown
+    from otel_aa._configurator import shutdown as _shutdown
 
     _shutdown()
 
@@ -131,6 +131,6 @@ def analytics_event(
         param + "result": str(result),
         param + "value": value if isinstance(value, int) and not isinstance(value, bool) else 1,
     }
-    # The attributes go in at start so the sampler sees ga.event.name (see otel_aa.sampling).
+    # The attributes go in at start so the sampler sees ga.event.name (see otel_aa._sampling).
     span = _tracer.start_span("celery_event", kind=SpanKind.INTERNAL, attributes=attributes)
     span.end()

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from opentelemetry.exporter.google_analytics import _log
+from opentelemetry.exporter.google_analytics import log_once as _exporter_log_once
 
 _logger = logging.getLogger("otel_aa")
 
@@ -33,8 +33,8 @@ def _remove_listener(listener: Callable[[BaseException], None]) -> None:
 
 def log_once(key: str, level: int, msg: str, *args: object, logger: logging.Logger = _logger) -> None:
     """Log ``msg`` to ``logger`` the first time ``key`` is seen in this process (the exporter's
-    rate-limited logging, :mod:`opentelemetry.exporter.google_analytics._log`, keeps the keys)."""
-    _log.log_once(f"otel_aa:{key}", level, msg, *args, logger=logger)
+    rate-limited logging, :func:`opentelemetry.exporter.google_analytics.log_once`, keeps the keys)."""
+    _exporter_log_once(f"otel_aa:{key}", level, msg, *args, logger=logger)
 
 
 def report(where: str, exc: BaseException) -> None:

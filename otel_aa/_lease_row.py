@@ -1,7 +1,7 @@
 """The daily-stats lease's database fallback: the ``StatsLease`` row, for a cache private to each process.
 
-:class:`otel_aa.lease.DjangoLease` uses it when its cache's ``add`` is not atomic across processes
-(:data:`otel_aa.lease.PER_PROCESS_CACHE_BACKENDS`). Each call opens and closes its own connection.
+:class:`otel_aa._lease.DjangoLease` uses it when its cache's ``add`` is not atomic across processes
+(:data:`otel_aa._lease.PER_PROCESS_CACHE_BACKENDS`). Each call opens and closes its own connection.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """otel-aa in Django's admin: per-token switches, settings tokens shown read-only, what left.
 
 - With Alliance Auth: AA's ``AnalyticsTokens`` admin (``/admin/analytics/analyticstokens/<id>/
-  change/``) gets page views, Celery events and ignore paths beside AA's own ``send_stats`` (the
-  daily stats), stored in :class:`~otel_aa.models.AATokenSwitches`. AA's class is extended, not
-  replaced: if that fails, AA's admin stays as it was and the reason is logged once.
+  change/``) gets page views, Celery events (per run or as counts) and ignore paths beside AA's
+  own ``send_stats`` (the daily stats), stored in :class:`~otel_aa.models.AATokenSwitches`.
+  AA's class is extended, not replaced: if that fails, AA's admin stays as it was (logged once).
 - Without AA: otel-aa's own :class:`~otel_aa.models.GAToken` admin.
-- "What left this server" (:mod:`otel_aa.deliveries`), behind ``otel_aa.view_deliveries``.
+- "What left this server" (:mod:`otel_aa._deliveries`), behind ``otel_aa.view_deliveries``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import escape
+from opentelemetry.exporter.google_analytics import mask_secret
 
-from otel_aa import admin_tokens, deliveries
+from otel_aa import _deliveries as deliveries
+from otel_aa._admin_tokens import announce_change, parse_paths
 from otel_aa._guard import log_once
-from otel_aa.models import AATokenSwitches, Deliveries, GAToken
+from otel_aa.models import AGGREGATE_HELP, AATokenSwitches, Deliveries, GAToken
 
 _logger = logging.getLogger(__name__)
 
@@ -34,12 +37,12 @@ _PATHS_HELP = escape("Regular expressions, one per line: a page view whose route
 
 
 def _clean_paths(text: str) -> str:
-    for pattern in admin_tokens.parse_paths(text):
+    for pattern in parse_paths(text):
         try:
             re.compile(pattern)
         except re.error as exc:
             raise forms.ValidationError(f"{pattern!r} is not a regular expression ({exc.msg})") from None
-    return "\n".join(admin_tokens.parse_paths(text))
+    return "\n".join(parse_paths(text))
 
 
 # --- otel-aa's own tokens (sites without Alliance Auth) --------------------------------------------
@@ -52,7 +55,7 @@ class GATokenForm(forms.ModelForm):
     class Meta:
         model = GAToken
         fields = ["name", "measurement_id", "api_secret", "page_views", "celery_events",
-                  "daily_stats", "ignore_paths"]
+                  "aggregate_celery_events", "daily_stats", "ignore_paths"]
 
     def clean_measurement_id(self) -> str:
         value = (self.cleaned_data.get("measurement_id") or "").strip()
@@ -90,17 +93,17 @@ class _SettingsContext:
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
-        admin_tokens.announce_change()  # every process reads the tokens again at its next export
+        announce_change()  # every process reads the tokens again at its next export
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         super().delete_model(request, obj)  # type: ignore[misc]
-        admin_tokens.announce_change()
+        announce_change()
 
 
 class GATokenAdmin(_SettingsContext, admin.ModelAdmin):
     form = GATokenForm
     list_display = ["name", "measurement_id", "masked_secret", "page_views", "celery_events",
-                    "daily_stats"]
+                    "aggregate_celery_events", "daily_stats"]
     change_form_template = "admin/otel_aa/token_change_form.html"
     change_list_template = "admin/otel_aa/token_change_list.html"
 
@@ -111,12 +114,6 @@ class GATokenAdmin(_SettingsContext, admin.ModelAdmin):
 
 # --- Alliance Auth's tokens -------------------------------------------------------------------------
 
-def mask_secret(secret: object) -> str:
-    from opentelemetry.exporter.google_analytics.tokens import mask_secret as mask
-
-    return mask(secret)
-
-
 def _switches_form(base: type[forms.ModelForm]) -> type[forms.ModelForm]:
     class AATokenForm(base):
         otel_page_views = forms.BooleanField(
@@ -125,6 +122,8 @@ def _switches_form(base: type[forms.ModelForm]) -> type[forms.ModelForm]:
         otel_celery_events = forms.BooleanField(
             required=False, label="Celery events",
             help_text="Send one event per finished Celery task (its name and result class).")
+        otel_aa_aggregate_celery_events = forms.BooleanField(
+            required=False, label="Celery events as counts", help_text=AGGREGATE_HELP)
         otel_ignore_paths = forms.CharField(required=False, label="Ignore paths", help_text=_PATHS_HELP,
                                             widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -135,6 +134,7 @@ def _switches_form(base: type[forms.ModelForm]) -> type[forms.ModelForm]:
             if switch is not None:
                 self.initial.update(otel_page_views=switch.page_views,
                                     otel_celery_events=switch.celery_events,
+                                    otel_aa_aggregate_celery_events=switch.aggregate_celery_events,
                                     otel_ignore_paths=switch.ignore_paths)
             if "send_stats" in self.fields:
                 self.fields["send_stats"].label = "Daily stats"
@@ -154,26 +154,24 @@ def _switches_form(base: type[forms.ModelForm]) -> type[forms.ModelForm]:
     return AATokenForm
 
 
-_OTEL_FIELDS = ("otel_page_views", "otel_celery_events", "otel_ignore_paths")
+_OTEL_FIELDS = ("otel_page_views", "otel_celery_events", "otel_aa_aggregate_celery_events",
+                "otel_ignore_paths")
 
 
 def _switches_ready() -> bool:
     """Whether otel-aa's table can be read (``migrate otel_aa`` done); AA's page works either way."""
-    from django.db import DatabaseError
-
-    try:
-        AATokenSwitches.objects.exists()
+    try:  # the newest column in the query: a table not yet migrated to it counts as missing
+        AATokenSwitches.objects.filter(aggregate_celery_events=True).exists()
     except DatabaseError:
         log_once("admin:switches-table", logging.ERROR,
-                 "otel-aa: its tables are missing: run `manage.py migrate otel_aa` to get the page "
-                 "view and Celery event switches on Alliance Auth's token pages", logger=_logger)
+                 "otel-aa: its tables are missing or not migrated: run `manage.py migrate otel_aa` "
+                 "to get the page view and Celery event switches on Alliance Auth's token pages",
+                 logger=_logger)
         return False
     return True
 
 
 def _switch_flag(token_id: int, flag: str) -> bool | None:
-    from django.db import DatabaseError
-
     try:
         return AATokenSwitches.objects.filter(aa_token_id=token_id, **{flag: True}).exists()
     except DatabaseError:
@@ -214,16 +212,17 @@ def _extend_aa_admin() -> bool:
             AATokenSwitches.objects.update_or_create(aa_token_id=obj.pk, defaults={
                 "page_views": bool(form.cleaned_data.get("otel_page_views")),
                 "celery_events": bool(form.cleaned_data.get("otel_celery_events")),
+                "aggregate_celery_events": bool(form.cleaned_data.get("otel_aa_aggregate_celery_events")),
                 "ignore_paths": form.cleaned_data.get("otel_ignore_paths") or "",
             })
-            admin_tokens.announce_change()
+            announce_change()
 
         def delete_model(self, request: HttpRequest, obj: Any) -> None:
             pk = obj.pk
             super().delete_model(request, obj)
             if _switches_ready():
                 AATokenSwitches.objects.filter(aa_token_id=pk).delete()
-            admin_tokens.announce_change()
+            announce_change()
 
         def token_notes(self, object_id: str | None) -> dict[str, Any]:
             row = AnalyticsTokens.objects.filter(pk=object_id).first() if object_id else None

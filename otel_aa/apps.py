@@ -29,8 +29,8 @@ class OtelAAConfig(AppConfig):
 #: first import running on an export thread when the process forks leaves that module's import
 #: lock held in the child, whose own export thread then waits on it for ever (seen as a prefork
 #: child that never sends).
-THREAD_IMPORTS = ("otel_aa._db", "otel_aa.admin_tokens", "otel_aa.compat", "otel_aa.identity",
-                  "otel_aa.ledger", "otel_aa.deliveries", "otel_aa.models", "django.core.cache")
+THREAD_IMPORTS = ("otel_aa._db", "otel_aa._admin_tokens", "otel_aa._compat", "otel_aa._identity",
+                  "otel_aa._ledger", "otel_aa._deliveries", "otel_aa.models", "django.core.cache")
 
 
 @guarded("importing what otel-aa's threads use")
@@ -50,7 +50,7 @@ def _reload_settings() -> None:
     # opentelemetry-instrument the SDK and the exporters were set up before Django loaded them).
     from opentelemetry.exporter.google_analytics import reload_settings
 
-    from otel_aa import config
+    from otel_aa import _config as config
 
     config.reload()
     reload_settings()
@@ -60,16 +60,16 @@ def _reload_settings() -> None:
 def _patch_instrumentations() -> None:
     # However Django and Celery get instrumented (configure(), the distro, by hand): a path
     # beyond Latin-1 must not make the instrumentation fail the request, and the
-    # instrumentations collect only what is read (otel_aa.lean). Nothing is instrumented here.
-    from otel_aa.instrumenting import instrument
+    # instrumentations collect only what is read (otel_aa._lean). Nothing is instrumented here.
+    from otel_aa._instrumenting import instrument
 
     instrument(apply=False)
 
 
 @guarded("the start-up line")
 def _announce() -> None:
-    # Django's LOGGING is in force now: the process says what it sends (otel_aa.startup).
-    from otel_aa.startup import announce
+    # Django's LOGGING is in force now: the process says what it sends (otel_aa._startup).
+    from otel_aa._startup import announce
 
     announce()
 
@@ -80,10 +80,11 @@ def _settle_identity_after_migrate(config: AppConfig) -> None:
     # databases the host uses is noted from here on (otel_aa._db).
     from django.db.models.signals import post_migrate
 
-    from otel_aa import _db, identity
+    from otel_aa import _db
+    from otel_aa import _identity as identity
 
     _db.watch_connections()
-    post_migrate.connect(identity.settle, sender=config, dispatch_uid="otel_aa.identity.settle")
+    post_migrate.connect(identity.settle, sender=config, dispatch_uid="otel_aa._identity.settle")
 
 
 @guarded("registering otel-aa's system checks")
@@ -91,7 +92,7 @@ def _register_checks() -> None:
     importlib.import_module("otel_aa.checks")
     # The daily-stats beat check (AA's beat entry still scheduled) registers through
     # register_checks().
-    beat_check = _optional("otel_aa.beat_check")
+    beat_check = _optional("otel_aa._beat_check")
     register = getattr(beat_check, "register_checks", None)
     if register is not None:
         register()

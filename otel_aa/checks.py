@@ -17,8 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Info, Tags, Warning, register
 
-from otel_aa import compat
-from otel_aa.host_settings import django_setting
+from otel_aa import _compat as compat
+from otel_aa._host_settings import django_setting
 
 __all__ = ["check_middleware", "check_pipeline", "check_tokens"]
 
@@ -41,7 +41,7 @@ def check_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if compat.analytics_disabled():
         messages.append(Info("ANALYTICS_DISABLED is set: otel-aa sends nothing to Google Analytics.",
                              id="otel_aa.I001"))
-    from opentelemetry.exporter.google_analytics.tokens import load_tokens_report
+    from opentelemetry.exporter.google_analytics import load_tokens_report
 
     report = load_tokens_report(settings=django_setting)
     loaded, problems = report.tokens, report.problems
@@ -61,7 +61,7 @@ def check_tokens(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 @register(Tags.compatibility, deploy=True)
 def check_pipeline(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Whether this process exports to GA at all."""
-    from otel_aa.configurator import is_configured
+    from otel_aa._configurator import is_configured
 
     if is_configured():
         return []

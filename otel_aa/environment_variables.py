@@ -89,7 +89,7 @@ before it is sent (at least 2). An unreadable value sends view names only. Defau
 DEFAULT_PAGE_TITLE_K = 5
 
 #: The standard ``OTEL_*`` variables otel-aa gives a default when the admin hasn't (the distro
-#: sets them, :func:`otel_aa.distro.set_default_environment`): GA for traces and metrics, no logs
+#: sets them, :func:`otel_aa._distro.set_default_environment`): GA for traces and metrics, no logs
 #: (GA has no use for them), and the OTLP protocol otel-aa ships an exporter for.
 DEFAULT_ENVIRONMENT: Mapping[str, str] = {
     "OTEL_TRACES_EXPORTER": "ga",

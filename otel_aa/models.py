@@ -6,11 +6,16 @@ import uuid
 
 from django.db import models
 
+#: What the aggregation switch does, in the admin's words (both admins show it).
+AGGREGATE_HELP = ("Send this token's Celery events as counts: one event per task and result every "
+                  "interval (OTEL_EXPORTER_GA_TASK_INTERVAL, 60 s by default), with the number of "
+                  "runs as its value, instead of one event per run. Needs Celery events on.")
+
 
 class InstallIdentity(models.Model):
     """The install's random GA ``client_id`` when Alliance Auth's ``AnalyticsIdentifier`` is absent.
 
-    One row per install; :mod:`otel_aa.identity` creates it on first use.
+    One row per install; :mod:`otel_aa._identity` creates it on first use.
     """
 
     identifier = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
@@ -52,6 +57,8 @@ class GAToken(models.Model):
                                   "API secret (never shown in full after saving)")
     page_views = models.BooleanField(default=True)
     celery_events = models.BooleanField(default=True)
+    aggregate_celery_events = models.BooleanField("Celery events as counts", default=False,
+                                                  help_text=AGGREGATE_HELP)
     daily_stats = models.BooleanField(default=True)
     ignore_paths = models.TextField(
         blank=True, help_text="Regular expressions, one per line: page views whose route matches "
@@ -74,6 +81,7 @@ class AATokenSwitches(models.Model):
     aa_token_id = models.PositiveIntegerField(unique=True)
     page_views = models.BooleanField(default=False)
     celery_events = models.BooleanField(default=False)
+    aggregate_celery_events = models.BooleanField(default=False, help_text=AGGREGATE_HELP)
     ignore_paths = models.TextField(blank=True)
     updated = models.DateTimeField(auto_now=True)
 

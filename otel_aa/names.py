@@ -1,7 +1,7 @@
 """The attribute and metric names of Alliance Auth and Celery that otel-aa sets or reads.
 
 One place for them: the hooks that set them, the mapping that reads them
-(:mod:`otel_aa.ga_mapping`), the privacy allowlist (:mod:`otel_aa.privacy`) and the gauges import
+(:mod:`otel_aa._ga_mapping`), the privacy allowlist (:mod:`otel_aa.privacy`) and the gauges import
 these. The generic names (HTTP semantic conventions, ``ga.page.*``, ``ga.event.*``) are the GA
 exporter's, in :mod:`opentelemetry.exporter.google_analytics.attributes`.
 """
@@ -30,7 +30,7 @@ GA_TASK_RESULT = "ga.task.result"
 GA_TASK_VALUE = "ga.task.value"
 """The task's integer return value (GA ``value``; default 1)."""
 
-# --- the daily-stats gauges (otel_aa.stats) -----------------------------------------------------
+# --- the daily-stats gauges (otel_aa._stats) -----------------------------------------------------
 METRIC_INSTALL_EXISTENCE = "aa.install.existence"
 """Value 1; attribute :data:`ATTR_INSTALL_KIND` (one of :data:`INSTALL_KINDS`)."""
 METRIC_USERS = "aa.users"
@@ -53,7 +53,7 @@ ATTR_VERSION = "aa.version"
 
 INSTALL_KINDS = ("docker", "baremetal")
 
-# --- task runs, counted (otel_aa.task_counts) ---------------------------------------------------
+# --- task runs, counted (otel_aa._task_counts) ---------------------------------------------------
 METRIC_TASK_RUNS = "aa.celery.task.runs"
 """Counter of finished Celery task runs (retries are not runs)."""
 ATTR_TASK_NAMESPACE = "aa.task.namespace"

@@ -4,11 +4,11 @@ Everything not listed here is dropped before the GA exporter sees a span: attrib
 events (exception messages, stack traces), links, the status description, the parent span and
 resource attributes such as the host name. The lists are data, in one place, so the docs can
 render them and a reviewer can check each entry's reason; :func:`reduced_span` is the copy that
-keeps only them. :class:`otel_aa.allowlist_processor.AllowlistSpanProcessor` applies it to the GA
+keeps only them. :class:`otel_aa._allowlist_processor.AllowlistSpanProcessor` applies it to the GA
 pipeline (and, with :envvar:`OTEL_AA_OTLP_ALLOWLIST`, to the other exporters too).
 
 Nothing here scrubs text: the values GA may get are code or members of closed sets by the time
-they are recorded (:mod:`otel_aa.closed_sets`, :mod:`otel_aa.titles`), so there is no denylist
+they are recorded (:mod:`otel_aa._closed_sets`, :mod:`otel_aa._titles`), so there is no denylist
 to complete. The names are the GA exporter's (:mod:`opentelemetry.exporter.google_analytics.attributes`),
 otel-aa's (:mod:`otel_aa.names`) and the SDK's (resource attributes).
 """
@@ -58,7 +58,7 @@ ALLOWED_SPAN_ATTRIBUTES: frozenset[str] = frozenset(
         # The task's dotted name, e.g. "allianceauth.eveonline.tasks.update_character": code.
         names.CELERY_TASK_NAME,
         # Set by otel_aa's Django response hook: the route's view name (code; the HTML title
-        # only in the opt-in k-anonymous mode, see otel_aa.titles), one of settings.LANGUAGES'
+        # only in the opt-in k-anonymous mode, see otel_aa._titles), one of settings.LANGUAGES'
         # codes, the response media type, and the route template computed from the URLconf
         # (admin pages: the admin's mount point replaced by "<admin>/"; it also takes
         # http.route's place, see reduced_span).
@@ -100,7 +100,7 @@ ALLOWED_RESOURCE_ATTRIBUTES: frozenset[str] = frozenset(
 ALLOWED_METRIC_ATTRIBUTES: frozenset[str] = frozenset({
     *attr.METHOD_ATTRIBUTES, *attr.STATUS_ATTRIBUTES, attr.HTTP_ROUTE,
     names.ATTR_INSTALL_KIND, names.ATTR_APP_LABEL, names.ATTR_VERSION,
-    # otel_aa.task_counts: code or a placeholder, as in the per-run celery_event.
+    # otel_aa._task_counts: code or a placeholder, as in the per-run celery_event.
     *names.TASK_COUNT_ATTRIBUTES,
 })
 
@@ -149,7 +149,7 @@ def reduced_resource(resource: Resource) -> Resource:
 def reduced_span(span: ReadableSpan, resource: Resource) -> ReadableSpan:
     """A new span with only what may leave: the allowlisted attributes, the kind, times and
     status code, a trace-flags-sampled context (so a ``BatchSpanProcessor`` behind accepts a span
-    recorded but not sampled, see :mod:`otel_aa.sampling`), no parent, events, links or status
+    recorded but not sampled, see :mod:`otel_aa._sampling`), no parent, events, links or status
     description, and ``resource`` (already reduced, see :func:`reduced_resource`). The original
     is not changed."""
     context = span.context

@@ -116,10 +116,10 @@ def guard_reraises(request: pytest.FixtureRequest) -> Iterator[list[BaseExceptio
 def fresh_config() -> Iterator[None]:
     """otel-aa's settings as the test starts, and again once its ``monkeypatch`` is undone.
 
-    The distro resolves its settings once (:mod:`otel_aa.config`); a test that changes one calls
+    The distro resolves its settings once (:mod:`otel_aa._config`); a test that changes one calls
     ``config.reload()`` after the change, and the next test doesn't inherit it.
     """
-    from otel_aa import config
+    from otel_aa import _config as config
 
     config.reload()
     yield

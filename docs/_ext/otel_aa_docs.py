@@ -16,7 +16,7 @@ drift from the names the code reads.
 
 ``ga-fields-table``
     A module's ``GA_FIELDS`` data table: every field of a GA hit, where its value comes from,
-    and the code or closed set it belongs to (``otel_aa.ga_fields``).
+    and the code or closed set it belongs to (``otel_aa._ga_fields``).
 """
 
 from __future__ import annotations
@@ -301,7 +301,7 @@ class ConstantsList(_RstDirective):
 
 
 class GAFieldsTable(SettingsTable):
-    """``.. ga-fields-table:: module``: the module's ``GA_FIELDS`` (see :mod:`otel_aa.ga_fields`),
+    """``.. ga-fields-table:: module``: the module's ``GA_FIELDS`` (see :mod:`otel_aa._ga_fields`),
     one row per field of a GA hit: its path, the events that carry it, where its value comes
     from, and the code or closed set it belongs to."""
 

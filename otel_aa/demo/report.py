@@ -3,7 +3,7 @@
 It shows; ``tests/demo`` asserts (each token got what its flags admit, no planted private value
 reached GA). The one verdict here is the stand-in's own: every hit checked against GA4's
 published limits by the collector's validator
-(:mod:`opentelemetry.exporter.google_analytics.testing.validator`), independent of the sanitizer.
+(:mod:`opentelemetry.exporter.google_analytics.testing._validator`), independent of the sanitizer.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _NOT_SHOWN = ("engagement_time_msec", "session_id")  # the same on every event: 
 
 def report(out: Out, played: Played) -> list[str]:
     """Print the report; return the problems the stand-in found (none: the run is OK)."""
-    from opentelemetry.exporter.google_analytics.tokens import mask_secret
+    from opentelemetry.exporter.google_analytics import mask_secret
 
     collector = played.collector
     out.line()
@@ -58,7 +58,7 @@ def report(out: Out, played: Played) -> list[str]:
 
 def stream_of(event: dict[str, Any]) -> str:
     """The token flag an event as sent belongs to (how the report counts them)."""
-    from otel_aa.ga_mapping import STATS_NAMESPACE
+    from otel_aa._ga_mapping import STATS_NAMESPACE
 
     if event.get("name") == "page_view":
         return "page_views"

@@ -1,4 +1,4 @@
-"""The test project with Alliance Auth's analytics app installed (for otel_aa.compat's tests)."""
+"""The test project with Alliance Auth's analytics app installed (for otel_aa._compat's tests)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 from opentelemetry.exporter.google_analytics.testing import GACollector
 
-from otel_aa.admin_tokens import AA_TEAM_MEASUREMENT_ID
+from otel_aa._admin_tokens import AA_TEAM_MEASUREMENT_ID
 
 from .conftest import BIN, USERS, free_port, seed_site, site_env, start, wait_listening
 
@@ -113,7 +113,7 @@ def _site_ledger(redis_server: Any) -> Any:
     """The site's record of what left, read from the test: the same Redis keys its processes write."""
     from django.core.cache.backends.redis import RedisCache
 
-    from otel_aa.ledger import CacheLedger
+    from otel_aa._ledger import CacheLedger
 
     return CacheLedger(cache=RedisCache(redis_server.url, {"KEY_PREFIX": redis_server.prefix + "cache"}))
 

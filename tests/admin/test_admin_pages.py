@@ -39,7 +39,7 @@ def text(response):
 
 WITH_AA = _COMMON + r"""
 from allianceauth.analytics.models import AnalyticsTokens
-from otel_aa import admin_tokens
+from otel_aa import _admin_tokens as admin_tokens
 from otel_aa.models import AATokenSwitches
 c = client(boss)
 team = AnalyticsTokens.objects.get(token="G-6LYSMYK8DE")
@@ -90,10 +90,10 @@ out["deliveries_page"] = {"team": 'data-measurement-id="G-6LYSMYK8DE"' in page,
                           "settings": 'data-measurement-id="G-MAIN0002"' in page,
                           "allowlist": "http.route" in page, "schedule": 'id="otel-schedule"' in page,
                           "disabled": 'id="otel-disabled"' in page}
-from otel_aa.lease import DjangoLease
+from otel_aa._lease import DjangoLease
 lease = DjangoLease(key=f"otel-aa-admin-test-lease-{os.getpid()}")
 out["lease_taken"] = lease.acquire()
-import otel_aa.lease as lease_module
+import otel_aa._lease as lease_module
 original = lease_module.DjangoLease
 lease_module.DjangoLease = lambda: lease  # the page reads this test's lease key
 try:
@@ -108,7 +108,7 @@ print("RESULT " + json.dumps(out))
 """
 
 WITHOUT_AA = _COMMON + r"""
-from otel_aa import admin_tokens
+from otel_aa import _admin_tokens as admin_tokens
 from otel_aa.models import GAToken
 c = client(boss)
 bad = c.post("/admin/otel_aa/gatoken/add/", {"name": "x", "measurement_id": "UA-1234-1",

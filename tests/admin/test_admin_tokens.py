@@ -1,4 +1,4 @@
-"""The admin's tokens as the exporters' token_source (otel_aa.admin_tokens), on the test project
+"""The admin's tokens as the exporters' token_source (otel_aa._admin_tokens), on the test project
 without Alliance Auth (otel-aa's own GAToken rows), against a real loopback GA."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics.testing import GACollector
 
-from otel_aa import admin_tokens, config
-from otel_aa.admin_tokens import AdminTokens, announce_change
-from otel_aa.ga_mapping import AAMapping
+from otel_aa import _admin_tokens as admin_tokens
+from otel_aa import _config as config
+from otel_aa._admin_tokens import AdminTokens, announce_change
+from otel_aa._ga_mapping import AAMapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "exporters" / "google-analytics" / "tests"))
 from ga_test_support import SpanFactory

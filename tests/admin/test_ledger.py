@@ -1,4 +1,4 @@
-"""The record of what left (otel_aa.ledger) and the exporters' delivery observer hook, with a real
+"""The record of what left (otel_aa._ledger) and the exporters' delivery observer hook, with a real
 Redis cache and a real loopback GA."""
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
+from opentelemetry.exporter.google_analytics._events import GAEvent
 from opentelemetry.exporter.google_analytics._log import _reset as reset_log_windows
-from opentelemetry.exporter.google_analytics.events import GAEvent
+from opentelemetry.exporter.google_analytics._tokens import Token
 from opentelemetry.exporter.google_analytics.testing import GACollector
-from opentelemetry.exporter.google_analytics.tokens import Token
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
 
-from otel_aa.ga_mapping import AAMapping
-from otel_aa.ledger import HOURS, KEEP_HITS, MAX_NAMES, CacheLedger
+from otel_aa._ga_mapping import AAMapping
+from otel_aa._ledger import HOURS, KEEP_HITS, MAX_NAMES, CacheLedger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "exporters" / "google-analytics" / "tests"))
 from ga_test_support import SpanFactory

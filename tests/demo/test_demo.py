@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 import requests
-from opentelemetry.exporter.google_analytics.events import GAEvent
+from opentelemetry.exporter.google_analytics._events import GAEvent
+from opentelemetry.exporter.google_analytics._tokens import Token, load_tokens
 from opentelemetry.exporter.google_analytics.testing import GACollector
-from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens
 
-from otel_aa.cli import main
+from otel_aa._cli import main
 from otel_aa.demo import scenario
 from otel_aa.demo.play import Out, Played
 from otel_aa.demo.report import report, stream_of

@@ -1,4 +1,4 @@
-"""otel_aa.compat against the real Alliance Auth analytics app (``allianceauth`` installed), in a
+"""otel_aa._compat against the real Alliance Auth analytics app (``allianceauth`` installed), in a
 subprocess with ``_site.settings_aa`` (the in-process Django runs the plain test project).
 """
 
@@ -21,7 +21,7 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from allianceauth.analytics.models import AnalyticsIdentifier, AnalyticsTokens
-from otel_aa import admin_tokens, compat, config, identity
+from otel_aa import _admin_tokens as admin_tokens, _compat as compat, _config as config, _identity as identity
 
 AnalyticsTokens.objects.create(name="stats-on", type="GA-V4", token="G-AASTATS1",
                                secret="aa-secret-123456", send_stats=True)
@@ -54,7 +54,7 @@ result = {
     "secret_in_repr": any("aa-secret-123456" in repr(t) for t in tokens),
 }
 os.environ["ANALYTICS_DISABLED"] = "true"
-config.reload()  # settings are resolved once (otel_aa.config)
+config.reload()  # settings are resolved once (otel_aa._config)
 result["disabled_tokens"] = len(admin_tokens.aa_stats_tokens())
 result["disabled"] = compat.analytics_disabled()
 print("RESULT " + json.dumps(result))

@@ -19,8 +19,8 @@ django.setup()
 from django.conf import settings
 from opentelemetry import trace
 from celery import signals
-from otel_aa import celery_hooks, checks, configurator
-from otel_aa.sampling import AnalyticsSampler
+from otel_aa import _celery_hooks as celery_hooks, checks, _configurator as configurator
+from otel_aa._sampling import AnalyticsSampler
 middleware = [m for m in settings.MIDDLEWARE if "opentelemetry" in m]
 provider = trace.get_tracer_provider()
 print("RESULT " + json.dumps({
@@ -90,7 +90,7 @@ def test_manage_py_check_reports_a_bad_token_once_masked(tmp_path, redis_server)
 SDK_PROBE = r"""
 import json, os
 before = dict(os.environ)
-from otel_aa import configurator
+from otel_aa import _configurator as configurator
 {start}
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsMetricReader
@@ -184,8 +184,8 @@ def test_only_the_distro_writes_the_environment_and_only_defaults():
     # otel_aa.demo plays the host site (its own settings module, as a site's celery.py does).
     writes = {str(path.relative_to(ROOT)): _environment_writes(path.read_text(encoding="utf-8"), path.name)
               for path in (ROOT / "otel_aa").rglob("*.py") if "demo" not in path.parts}
-    lines = (ROOT / "otel_aa" / "distro.py").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "otel_aa" / "_distro.py").read_text(encoding="utf-8").splitlines()
     setdefault = next(i for i, line in enumerate(lines, 1)
                       if line.strip().startswith("os.environ.setdefault("))
     assert {name: found for name, found in writes.items() if found} == {
-        "otel_aa/distro.py": [f"distro.py:{setdefault}:setdefault"]}
+        "otel_aa/_distro.py": [f"_distro.py:{setdefault}:setdefault"]}

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from otel_aa import _db, apps, identity
+from otel_aa import _db, apps
+from otel_aa import _identity as identity
 
 
 def test_what_the_export_threads_import_is_imported_at_ready() -> None:

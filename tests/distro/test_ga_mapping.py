@@ -1,4 +1,4 @@
-"""Alliance Auth's mapping (otel_aa.ga_mapping.AAMapping): Celery task runs, AA's daily stats and
+"""Alliance Auth's mapping (otel_aa._ga_mapping.AAMapping): Celery task runs, AA's daily stats and
 task counts as GA events, on top of the exporter's default; spans from a real SDK provider."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.google_analytics import GAMapping
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.limits import sanitize_event
+from opentelemetry.exporter.google_analytics._drops import DropCounter
+from opentelemetry.exporter.google_analytics._limits import sanitize_event
 from opentelemetry.exporter.google_analytics.testing import validate_payload
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_aa import names
-from otel_aa.ga_mapping import AAMapping
+from otel_aa._ga_mapping import AAMapping
 
 MAPPING = AAMapping()
 _memory = InMemorySpanExporter()

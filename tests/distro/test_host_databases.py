@@ -30,7 +30,11 @@ import django
 django.setup()
 from django.contrib.auth.models import User
 from django.test.utils import setup_databases, teardown_databases
-from otel_aa import _db, admin_tokens, identity, lease, stats
+from otel_aa import _db
+from otel_aa import _admin_tokens as admin_tokens
+from otel_aa import _identity as identity
+from otel_aa import _lease as lease
+from otel_aa import _stats as stats
 
 import sqlite3
 sqlite3.connect(sys.argv[2]).close()  # "other": a database file that exists, not used yet

@@ -11,8 +11,9 @@ import pytest
 from celery.utils.serialization import UnpickleableExceptionWrapper
 from django.test import RequestFactory
 
-from otel_aa import celery_hooks, lean
-from otel_aa.titles import html_title
+from otel_aa import _celery_hooks as celery_hooks
+from otel_aa import _lean as lean
+from otel_aa._titles import html_title
 
 
 def _title(text: str) -> str | None:

@@ -17,7 +17,8 @@ from django.db import connection
 from django.test import override_settings
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, reload_settings
 
-from otel_aa import configurator, identity
+from otel_aa import _configurator as configurator
+from otel_aa import _identity as identity
 from otel_aa.models import InstallIdentity
 
 

@@ -1,4 +1,4 @@
-"""The leaner Django instrumentation (``otel_aa.lean``): only when nothing but the allowlist reads."""
+"""The leaner Django instrumentation (``otel_aa._lean``): only when nothing but the allowlist reads."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider
 
-from otel_aa import lean
-from otel_aa.allowlist_processor import AllowlistSpanProcessor
+from otel_aa import _lean as lean
+from otel_aa._allowlist_processor import AllowlistSpanProcessor
 from otel_aa.privacy import filter_attributes
 
 from .conftest import base_env
@@ -241,7 +241,7 @@ def test_the_installed_versions_are_the_supported_ones():
 
 OUTSIDE_PROBE = r"""
 import json, logging
-from otel_aa import lean
+from otel_aa import _lean as lean
 
 lines = []
 class Keep(logging.Handler):
@@ -250,7 +250,8 @@ class Keep(logging.Handler):
 logging.getLogger("otel_aa").addHandler(Keep())
 logging.getLogger("otel_aa").setLevel(logging.INFO)
 # The SDK installed is newer than what the patches say they were written for.
-lean.SUPPORTED_VERSIONS = {**lean.SUPPORTED_VERSIONS, lean.SDK: ("0.0.1", "0.0.2")}
+from otel_aa import _internals
+_internals.SUPPORTED_VERSIONS = {**_internals.SUPPORTED_VERSIONS, _internals.SDK: ("0.0.1", "0.0.2")}
 import django
 django.setup()  # otel_aa's AppConfig.ready applies the patches it can
 from opentelemetry.instrumentation.celery import utils

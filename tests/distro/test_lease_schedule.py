@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from otel_aa.lease import DjangoLease, LeaseSchedule
+from otel_aa._lease import DjangoLease, LeaseSchedule
 
 START = 1_800_000_000.25  # a fixed clock: 2027-01-15 08:00:00.25 UTC
 PER_PROCESS = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",

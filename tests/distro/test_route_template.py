@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 
-from otel_aa import routes
-from otel_aa.django_hook import django_response_hook
-from otel_aa.routes import MAX_OPTIONAL_GROUPS, UNREVERSIBLE, route_template
+from otel_aa import _routes as routes
+from otel_aa._django_hook import django_response_hook
+from otel_aa._routes import MAX_OPTIONAL_GROUPS, UNREVERSIBLE, route_template
 
 
 @pytest.mark.parametrize(("route", "template"), [
@@ -34,7 +34,7 @@ from otel_aa.routes import MAX_OPTIONAL_GROUPS, UNREVERSIBLE, route_template
     (r"^srp/(?P<pk>\d+)/(?P<slug>[-\w]+)/\Z", "/srp/<pk>/<slug>/"),
     ("^admin/^auth/user/(?P<object_id>.+)/change/$", "/admin/auth/user/<object_id>/change/"),
     ("^corp/members/<int:pk>/", "/corp/members/<int:pk>/"),  # a re_path include() of path() routes
-    # What normalize gives for the rest, documented in otel_aa.routes.
+    # What normalize gives for the rest, documented in otel_aa._routes.
     (r"^p/(\d+)/(\d+)?/$", "/p/<var>/<var>/"),  # the fullest form
     (r"^x/(?P<a>\d+)(?:/(?P<b>\d+))?/$", "/x/<a>/<b>/"),
     (r"^x/[a-z]+/\d{2}/$", "/x/a/00/"),  # a class outside a group: normalize's stand-in

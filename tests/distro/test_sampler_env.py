@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 
-from otel_aa import sampling
-from otel_aa.sampling import AnalyticsSampler, analytics_sampler, sampler_from_environment
+from otel_aa import _sampling as sampling
+from otel_aa._sampling import AnalyticsSampler, analytics_sampler, sampler_from_environment
 
 
 @pytest.mark.parametrize(("name", "arg", "expected"), [
@@ -46,7 +46,7 @@ def test_the_sdks_own_samplers_by_name(monkeypatch, name, arg, expected) -> None
 def test_an_unreadable_rate_is_one_and_said(monkeypatch, caplog) -> None:
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "half")
-    with caplog.at_level(logging.WARNING, logger="otel_aa.sampling"):
+    with caplog.at_level(logging.WARNING, logger="otel_aa._sampling"):
         sampler = sampler_from_environment()
     assert sampler.get_description() == TraceIdRatioBased(1.0).get_description()
     assert "OTEL_TRACES_SAMPLER_ARG is not a number" in caplog.text
@@ -98,7 +98,7 @@ def test_a_packaged_sampler_gets_the_raw_argument(monkeypatch, packaged) -> None
 @pytest.mark.parametrize("name", ["no_such_sampler", "not_a_sampler", "raises"])
 def test_a_sampler_that_cant_be_used_means_the_default_logged(monkeypatch, packaged, caplog, name) -> None:
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", name)
-    with caplog.at_level(logging.WARNING, logger="otel_aa.sampling"):
+    with caplog.at_level(logging.WARNING, logger="otel_aa._sampling"):
         sampler = sampler_from_environment()
     assert sampler is DEFAULT_ON
     assert f"OTEL_TRACES_SAMPLER={name} can't be used" in caplog.text

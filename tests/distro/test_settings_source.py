@@ -1,4 +1,4 @@
-"""Django's settings as the exporter's host settings (``otel_aa.host_settings.django_setting``).
+"""Django's settings as the exporter's host settings (``otel_aa._host_settings.django_setting``).
 
 The exporter reads no framework: the distro hands it a lookup over Django's settings. Here: the
 precedence over Django settings (argument > environment > Django setting > default, ``DEBUG`` as
@@ -21,7 +21,7 @@ from django.test import override_settings
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, load_tokens
 from opentelemetry.exporter.google_analytics.testing import GACollector
 
-from otel_aa.host_settings import django_setting
+from otel_aa._host_settings import django_setting
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 ROOT = TESTS_DIR.parent
@@ -115,7 +115,7 @@ def test_tokens_from_a_django_setting_as_a_list() -> None:
 def test_the_configurator_hands_the_exporters_the_django_lookup() -> None:
     from opentelemetry.exporter.google_analytics import GoogleAnalyticsMetricReader
 
-    from otel_aa import configurator
+    from otel_aa import _configurator as configurator
 
     args = configurator.exporter_args_map()
     assert args[GoogleAnalyticsSpanExporter]["settings"] is django_setting
@@ -129,7 +129,7 @@ _SCRIPT = textwrap.dedent(
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.trace import SpanKind
-    from otel_aa.host_settings import django_setting
+    from otel_aa._host_settings import django_setting
 
     endpoint, tokens = sys.argv[1], json.loads(sys.argv[2])
     # As under opentelemetry-instrument: the exporter exists before Django has loaded settings.py.

@@ -1,5 +1,5 @@
 """The start-up and lifecycle settings (``ANALYTICS_DISABLED``, the stats interval, the flush timeout,
-``OTEL_AA_OTLP_ALLOWLIST``): resolved once into :mod:`otel_aa.config`, environment > Django
+``OTEL_AA_OTLP_ALLOWLIST``): resolved once into :mod:`otel_aa._config`, environment > Django
 setting > default, switches failing closed; every reader reads that, and ``AppConfig.ready``
 resolves again."""
 
@@ -8,9 +8,11 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 
-from otel_aa import celery_hooks, compat, config
-from otel_aa.lease import DjangoLease
-from otel_aa.otlp_allowlist import otlp_allowlist_on
+from otel_aa import _celery_hooks as celery_hooks
+from otel_aa import _compat as compat
+from otel_aa import _config as config
+from otel_aa._lease import DjangoLease
+from otel_aa._otlp_allowlist import otlp_allowlist_on
 
 
 @pytest.mark.parametrize(("value", "disabled", "unreadable"), [

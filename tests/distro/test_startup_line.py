@@ -1,7 +1,7 @@
 """Each process says at start what it sends to GA, or why nothing; removing the app stops GA.
 
 The live tests start gunicorn (2 forked workers), a Celery worker and beat zero-code, as the
-README's supervisor lines do, and read their logs; the others call :func:`otel_aa.startup.describe`
+README's supervisor lines do, and read their logs; the others call :func:`otel_aa._startup.describe`
 under each reason GA can be off.
 """
 
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from otel_aa import config, startup
+from otel_aa import _config as config
+from otel_aa import _startup as startup
 
 from .conftest import BIN, TOKENS, Proc, otel_env, start
 
@@ -203,7 +204,7 @@ def test_when_ga_is_off_the_line_says_why(fresh: pytest.MonkeyPatch, env: dict[s
                                           reason: str) -> None:
     for name, value in env.items():
         fresh.setenv(name, value)
-    config.reload()  # the distro's settings are resolved once (otel_aa.config)
+    config.reload()  # the distro's settings are resolved once (otel_aa._config)
     _, line = startup.describe()
     assert line.startswith(OFF_LINE) and reason in line, line
 
@@ -216,7 +217,7 @@ def test_no_token_in_the_settings_is_said(fresh: pytest.MonkeyPatch) -> None:
 
 def test_without_the_app_the_line_says_so_and_the_lease_is_never_due(
         fresh: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from otel_aa.lease import DjangoLease
+    from otel_aa._lease import DjangoLease
 
     fresh.setitem(startup._state, "installed", False)
     fresh.setitem(startup._state, "warned_pid", None)

@@ -1,4 +1,4 @@
-"""Aggregated task events: the task-run counter (otel_aa.task_counts), counted by otel-aa's Celery
+"""Aggregated task events: the task-run counter (otel_aa._task_counts), counted by otel-aa's Celery
 hooks, sent as counts to the tokens that take them, per-run events to the others; real Celery
 workers on the real Redis, GA and OTLP on loopback."""
 
@@ -10,9 +10,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.google_analytics.counts import AGGREGATE_PARAM
+from opentelemetry.exporter.google_analytics._counts import AGGREGATE_PARAM
 
-from otel_aa import ga_mapping, names
+from otel_aa import _ga_mapping as ga_mapping
+from otel_aa import names
 from otel_aa.privacy import ALLOWED_METRIC_ATTRIBUTES
 
 from .conftest import otel_env
@@ -115,7 +116,7 @@ def test_counts_every_interval_query_the_database_only_when_the_stats_are_due(ga
     )
     from opentelemetry.sdk.metrics import MeterProvider
 
-    from otel_aa import stats
+    from otel_aa import _stats as stats
 
     lease = InProcessLease(3600)
     tokens = [dict(t, daily_stats=daily_stats) for t in TOKENS]

@@ -15,10 +15,14 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, ParentBased, 
 from opentelemetry.trace import SpanKind
 
 import otel_aa
-from otel_aa import config, configurator, django_hook, identity, privacy
-from otel_aa.allowlist_processor import AllowlistSpanProcessor
-from otel_aa.ga_mapping import AAMapping
-from otel_aa.sampling import AnalyticsSampler
+from otel_aa import _config as config
+from otel_aa import _configurator as configurator
+from otel_aa import _django_hook as django_hook
+from otel_aa import _identity as identity
+from otel_aa import privacy
+from otel_aa._allowlist_processor import AllowlistSpanProcessor
+from otel_aa._ga_mapping import AAMapping
+from otel_aa._sampling import AnalyticsSampler
 
 from .conftest import TOKENS
 
@@ -85,7 +89,7 @@ def test_allowlist_passes_a_reduced_copy_and_leaves_the_original_alone():
 def test_batching_allowlist_reduces_on_the_export_thread(sampled):
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
-    from otel_aa.sampling import AnalyticsSampler
+    from otel_aa._sampling import AnalyticsSampler
 
     exporter = InMemorySpanExporter()
     tp = TracerProvider(sampler=AnalyticsSampler(ALWAYS_ON if sampled else ALWAYS_OFF),
@@ -221,7 +225,7 @@ def test_sampler_leaves_a_sampling_decision_alone():
     ("fr;q=0.1, es;q=0.9", "es"),
 ])
 def test_site_language(header, expected):
-    from otel_aa.closed_sets import site_language
+    from otel_aa._closed_sets import site_language
 
     assert site_language(header) == expected
 
@@ -288,7 +292,7 @@ def test_response_hook_never_loads_a_lazy_user():
     loads = []
     request = RequestFactory().get("/")
     request.user = SimpleLazyObject(lambda: loads.append(1) or AnonymousUser())
-    from otel_aa import titles
+    from otel_aa import _titles as titles
 
     assert titles._loaded_user(request) is None
     titles._visitor(request)  # what the html title mode reads about the visitor
@@ -369,7 +373,7 @@ def test_ga_metrics_entry_point_is_the_reader_the_sdk_builds_and_stops(monkeypat
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricReader
 
-    from otel_aa.lease import DjangoLease
+    from otel_aa._lease import DjangoLease
 
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "ga,otlp")
     before = dict(os.environ)
@@ -413,7 +417,7 @@ def test_instrumentation_metrics_are_skipped_when_only_ga_reads_metrics(monkeypa
     from opentelemetry.metrics import NoOpMeterProvider
 
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", exporters)
-    from otel_aa.instrumenting import instrumentor_kwargs
+    from otel_aa._instrumenting import instrumentor_kwargs
 
     for name in ("django", "celery"):
         kwargs = instrumentor_kwargs(name)
@@ -424,7 +428,7 @@ def test_daily_stats_lease_is_not_due_before_django_is_set_up(monkeypatch):
     """The reader's first check can come before django.setup() ends: not due, and no error logged."""
     from django.apps import apps
 
-    from otel_aa.lease import DjangoLease
+    from otel_aa._lease import DjangoLease
 
     lease = DjangoLease()
     monkeypatch.setattr(apps, "ready", False)

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from otel_aa.ga_mapping import AAMapping
+from otel_aa._ga_mapping import AAMapping
 
 SECRETS = ("faultsecret-one-4f1c9a", "faultsecret-two-8be2d0", "faultsecret-three-77ac1e")
 TOKENS = [

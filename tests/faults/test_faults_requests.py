@@ -18,7 +18,8 @@ from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 
 from faults._support import closed_endpoint, fast_exporter, transport
-from otel_aa import configurator, django_hook
+from otel_aa import _configurator as configurator
+from otel_aa import _django_hook as django_hook
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.django_db]
 

@@ -25,9 +25,9 @@ from opentelemetry.exporter.google_analytics import (
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.metrics import MeterProvider
 
-from otel_aa.ga_mapping import AAMapping
-from otel_aa.lease import DjangoLease
-from otel_aa.stats import register_gauges
+from otel_aa._ga_mapping import AAMapping
+from otel_aa._lease import DjangoLease
+from otel_aa._stats import register_gauges
 
 pytestmark = pytest.mark.timeout(120)
 

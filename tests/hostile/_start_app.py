@@ -20,7 +20,7 @@ django.setup()
 
 from django.test import Client  # noqa: E402
 
-from otel_aa.celery_hooks import flush_providers  # noqa: E402
+from otel_aa._celery_hooks import flush_providers  # noqa: E402
 
 status = Client().get("/character/7/").status_code
 flushed = flush_providers()  # OTEL_AA_FLUSH_TIMEOUT, default 10 s

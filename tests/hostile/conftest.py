@@ -20,8 +20,9 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
-from otel_aa import configurator, django_hook  # noqa: E402
-from otel_aa.ga_mapping import AAMapping  # noqa: E402
+from otel_aa import _configurator as configurator  # noqa: E402
+from otel_aa import _django_hook as django_hook  # noqa: E402
+from otel_aa._ga_mapping import AAMapping  # noqa: E402
 
 TOKENS = [{"name": "hostile", "measurement_id": "G-HOSTILE01", "api_secret": "hostilesecret-5d1e0a"}]
 

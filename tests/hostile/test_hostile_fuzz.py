@@ -17,17 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.limits import sanitize_event
+from opentelemetry.exporter.google_analytics._drops import DropCounter
+from opentelemetry.exporter.google_analytics._limits import sanitize_event
 from opentelemetry.exporter.google_analytics.testing import GACollector, validate_payload
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from otel_aa import configurator
-from otel_aa.allowlist_processor import AllowlistSpanProcessor
-from otel_aa.ga_mapping import AAMapping
+from otel_aa import _configurator as configurator
+from otel_aa._allowlist_processor import AllowlistSpanProcessor
+from otel_aa._ga_mapping import AAMapping
 
 TOKEN = {"name": "fuzz", "measurement_id": "G-FUZZ0001", "api_secret": "fuzzsecret-93be1c"}
 

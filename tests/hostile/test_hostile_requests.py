@@ -33,7 +33,8 @@ def _params(ga: Any) -> list[dict[str, Any]]:
 @pytest.fixture(params=["view_name", "html"])
 def title_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both page-title modes: the default (view names) and the opt-in k-anonymous HTML title."""
-    from otel_aa import config, titles
+    from otel_aa import _config as config
+    from otel_aa import _titles as titles
 
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE", request.param)
     monkeypatch.setenv("OTEL_AA_PAGE_TITLE_K", str(K))

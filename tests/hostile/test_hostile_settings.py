@@ -191,7 +191,7 @@ def test_malformed_setting(
 
     assert SECRET not in out, "a secret reached a log line"
     problems = [ln for ln in done.stderr.splitlines() if ln.strip() and not _QUIET.match(ln)]
-    # The start-up line (otel_aa.startup) says what is active or why GA is off; it is the status,
+    # The start-up line (otel_aa._startup) says what is active or why GA is off; it is the status,
     # not a second report of the problem, so it is counted apart.
     status = [ln for ln in problems if "nothing is sent to Google Analytics from this process" in ln]
     naming = [ln for ln in problems if setting in ln and ln not in status]

@@ -20,8 +20,9 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import otel_aa
 from hostile.conftest import TOKENS
-from otel_aa import celery_hooks, configurator
-from otel_aa.ga_mapping import AAMapping
+from otel_aa import _celery_hooks as celery_hooks
+from otel_aa import _configurator as configurator
+from otel_aa._ga_mapping import AAMapping
 
 pytestmark = pytest.mark.timeout(120)
 

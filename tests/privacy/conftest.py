@@ -20,9 +20,12 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
-from otel_aa import config, configurator, django_hook, titles  # noqa: E402
-from otel_aa.ga_mapping import AAMapping  # noqa: E402
-from otel_aa.host_settings import django_setting  # noqa: E402
+from otel_aa import _config as config  # noqa: E402
+from otel_aa import _configurator as configurator  # noqa: E402
+from otel_aa import _django_hook as django_hook  # noqa: E402
+from otel_aa import _titles as titles  # noqa: E402
+from otel_aa._ga_mapping import AAMapping  # noqa: E402
+from otel_aa._host_settings import django_setting  # noqa: E402
 
 SECRET = "privacysecret-3c9d1f"
 TOKENS = [{"name": "privacy", "measurement_id": "G-PRIVACY01", "api_secret": SECRET}]

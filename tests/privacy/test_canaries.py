@@ -129,7 +129,8 @@ def test_a_path_value_whose_str_raises_is_never_converted(pipeline: Pipeline, ti
 def test_a_hook_failing_partway_keeps_the_page_view_and_attributes(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, guard_reraises: list[BaseException]
 ) -> None:
-    from otel_aa import config, titles
+    from otel_aa import _config as config
+    from otel_aa import _titles as titles
 
     def broken(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("the title step failed")

@@ -19,10 +19,12 @@ from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_aa import compat, config, configurator
-from otel_aa.allowlist_processor import AllowlistSpanProcessor
-from otel_aa.ga_mapping import AAMapping
-from otel_aa.host_settings import django_setting
+from otel_aa import _compat as compat
+from otel_aa import _config as config
+from otel_aa import _configurator as configurator
+from otel_aa._allowlist_processor import AllowlistSpanProcessor
+from otel_aa._ga_mapping import AAMapping
+from otel_aa._host_settings import django_setting
 from privacy.conftest import TOKENS, Pipeline
 
 UNREADABLE = ["y", "2", "disable", "zq7maybe", " on please "]

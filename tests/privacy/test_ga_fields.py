@@ -1,4 +1,4 @@
-"""The table of GA fields in the docs (``otel_aa.ga_fields.GA_FIELDS``) covers every field the
+"""The table of GA fields in the docs (``otel_aa._ga_fields.GA_FIELDS``) covers every field the
 exporter emits: a page view, a task event, a failed task, a custom event and the daily stats are
 sent to the loopback collector and each field path of each body must be listed."""
 
@@ -16,9 +16,10 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMet
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_aa import configurator, names
-from otel_aa.ga_fields import GA_FIELDS
-from otel_aa.ga_mapping import AAMapping
+from otel_aa import _configurator as configurator
+from otel_aa import names
+from otel_aa._ga_fields import GA_FIELDS
+from otel_aa._ga_mapping import AAMapping
 from privacy.conftest import TOKENS
 
 

@@ -16,8 +16,8 @@ from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 
-from otel_aa import configurator
-from otel_aa.ga_mapping import AAMapping
+from otel_aa import _configurator as configurator
+from otel_aa._ga_mapping import AAMapping
 from privacy.conftest import SECRET, TOKENS
 
 USER, PASSWORD, KEY = "zq7user", "zq7password", "zq7relaykey"

@@ -10,7 +10,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from otel_aa import config, configurator, otlp_allowlist
+from otel_aa import _config as config
+from otel_aa import _configurator as configurator
+from otel_aa import _otlp_allowlist as otlp_allowlist
 
 CANARY = "zq7canary"
 RESOURCE = Resource({"service.name": f"svc-{CANARY}", "host.name": f"host-{CANARY}", "host.id": CANARY,

@@ -23,8 +23,10 @@ from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_aa import celery_hooks, config, configurator
-from otel_aa.ga_mapping import AAMapping
+from otel_aa import _celery_hooks as celery_hooks
+from otel_aa import _config as config
+from otel_aa import _configurator as configurator
+from otel_aa._ga_mapping import AAMapping
 from privacy import views
 from privacy.conftest import TOKENS, Pipeline
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otel_aa import config, titles
+from otel_aa import _config as config
+from otel_aa import _titles as titles
 
 CANARY = "zq7canary"
 

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 from _stats_support import Install
 
-from otel_aa import app_labels, beat_check, lease, stats
+from otel_aa import _app_labels as app_labels
+from otel_aa import _beat_check as beat_check
+from otel_aa import _lease as lease
+from otel_aa import _stats as stats
 
 #: ``INSTALLED_APPS`` labels of Alliance Auth 5.5's project template (``settings/base.py``).
 AA_TEMPLATE_LABELS = [

@@ -30,7 +30,7 @@ from _stats_support import (
 )
 from opentelemetry.exporter.google_analytics.testing import GACollector
 
-from otel_aa.lease import DEFAULT_LEASE_KEY
+from otel_aa._lease import DEFAULT_LEASE_KEY
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry.exporter.google_analytics.counts import CountRule
-from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue
-from opentelemetry.exporter.google_analytics.mapping import DefaultMapping, MetricRule, span_event
+from opentelemetry.exporter.google_analytics._counts import CountRule
+from opentelemetry.exporter.google_analytics._events import GAEvent, ParamValue
+from opentelemetry.exporter.google_analytics._mapping import DefaultMapping, MetricRule, span_event
 from opentelemetry.sdk.metrics.export import NumberDataPoint
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor

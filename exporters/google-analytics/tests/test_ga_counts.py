@@ -15,7 +15,7 @@ from opentelemetry.exporter.google_analytics import (
     GoogleAnalyticsSpanExporter,
     load_tokens,
 )
-from opentelemetry.exporter.google_analytics.counts import AGGREGATE_PARAM, observe_when_due
+from opentelemetry.exporter.google_analytics._counts import AGGREGATE_PARAM, observe_when_due
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider

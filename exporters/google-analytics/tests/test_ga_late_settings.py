@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from ga_test_support import MEASUREMENT_ID, OTHER_ID, OTHER_SECRET, SECRET, SpanFactory, token
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, reload_settings
-from opentelemetry.exporter.google_analytics import config as ga_config
+from opentelemetry.exporter.google_analytics import _config as ga_config
+from opentelemetry.exporter.google_analytics._tokens import Token, load_tokens
 from opentelemetry.exporter.google_analytics.testing import GACollector
-from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 

@@ -9,12 +9,13 @@ from typing import Any
 from ga_test_support import SpanFactory, token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter, limits
+from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
+from opentelemetry.exporter.google_analytics import _limits as limits
+from opentelemetry.exporter.google_analytics._drops import DropCounter
+from opentelemetry.exporter.google_analytics._events import GAEvent
+from opentelemetry.exporter.google_analytics._limits import sanitize_event
+from opentelemetry.exporter.google_analytics._mapping import DefaultMapping
 from opentelemetry.exporter.google_analytics._pipeline import _Pipeline
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import sanitize_event
-from opentelemetry.exporter.google_analytics.mapping import DefaultMapping
 from opentelemetry.exporter.google_analytics.testing import GACollector, validate_payload
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanKind

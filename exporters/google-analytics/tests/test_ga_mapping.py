@@ -16,8 +16,8 @@ from ga_test_support import (
     SpanFactory,
 )
 from opentelemetry.exporter.google_analytics import GAMapping
-from opentelemetry.exporter.google_analytics.counts import AGGREGATE_PARAM
-from opentelemetry.exporter.google_analytics.mapping import PLACEHOLDER_ORIGIN, DefaultMapping, session_id
+from opentelemetry.exporter.google_analytics._counts import AGGREGATE_PARAM
+from opentelemetry.exporter.google_analytics._mapping import PLACEHOLDER_ORIGIN, DefaultMapping, session_id
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader, MetricsData

@@ -13,13 +13,13 @@ import pytest
 from ga_test_support import SECRET, SpanFactory, token
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics import environment_variables as env
+from opentelemetry.exporter.google_analytics._drops import DropCounter
 from opentelemetry.exporter.google_analytics._endpoint import endpoint_problem
+from opentelemetry.exporter.google_analytics._events import GAEvent
+from opentelemetry.exporter.google_analytics._limits import clean_text, sanitize_event
 from opentelemetry.exporter.google_analytics._pipeline import _Pipeline
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import clean_text, sanitize_event
+from opentelemetry.exporter.google_analytics._tokens import load_tokens
 from opentelemetry.exporter.google_analytics.testing import GACollector, validate_payload
-from opentelemetry.exporter.google_analytics.tokens import load_tokens
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 NOW = time.time_ns() // 1000

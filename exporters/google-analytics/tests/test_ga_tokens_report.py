@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from opentelemetry.exporter.google_analytics.tokens import TokenProblem, load_tokens, load_tokens_report
+from opentelemetry.exporter.google_analytics._tokens import TokenProblem, load_tokens, load_tokens_report
 
 GOOD = {"name": "good", "measurement_id": "G-GOOD00001", "api_secret": "good-secret-5f8a2k"}
 

@@ -8,8 +8,8 @@ from typing import Any
 from ga_test_support import MEASUREMENT_ID, OTHER_ID, OTHER_SECRET, SpanFactory, token
 from opentelemetry.exporter.google_analytics import GoogleAnalyticsSpanExporter
 from opentelemetry.exporter.google_analytics._batching import body_head, pack_bodies, pack_events, serialize
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.events import GAEvent
+from opentelemetry.exporter.google_analytics._drops import DropCounter
+from opentelemetry.exporter.google_analytics._events import GAEvent
 from opentelemetry.exporter.google_analytics.testing import GACollector
 from opentelemetry.sdk.trace.export import SpanExportResult
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opentelemetry.exporter.google_analytics import limits
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import sanitize_event, sanitize_user_properties
-from opentelemetry.exporter.google_analytics.testing import validate_payload, validator
+from opentelemetry.exporter.google_analytics import _limits as limits
+from opentelemetry.exporter.google_analytics._drops import DropCounter
+from opentelemetry.exporter.google_analytics._events import GAEvent
+from opentelemetry.exporter.google_analytics._limits import sanitize_event, sanitize_user_properties
+from opentelemetry.exporter.google_analytics.testing import _validator as validator
+from opentelemetry.exporter.google_analytics.testing import validate_payload
 
 NOW = time.time_ns() // 1000
 

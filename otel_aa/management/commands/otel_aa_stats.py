@@ -14,15 +14,21 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from opentelemetry.exporter.google_analytics.metric_exporter import GoogleAnalyticsMetricExporter
-from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens, mask_secret
+from opentelemetry.exporter.google_analytics import (
+    GoogleAnalyticsMetricExporter,
+    Token,
+    load_tokens,
+    mask_secret,
+)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult, MetricsData
 
-from otel_aa import compat, identity, stats
-from otel_aa.ga_mapping import AAMapping
-from otel_aa.host_settings import django_setting
-from otel_aa.lease import DjangoLease, LeaseSchedule
+from otel_aa import _compat as compat
+from otel_aa import _identity as identity
+from otel_aa import _stats as stats
+from otel_aa._ga_mapping import AAMapping
+from otel_aa._host_settings import django_setting
+from otel_aa._lease import DjangoLease, LeaseSchedule
 
 
 class _Granted:
@@ -114,7 +120,7 @@ class Command(BaseCommand):
         # The exporter's own settings, plus the admin's tokens that take the daily stats (AA's
         # send_stats), as the metric exporter's token source gives them, merged as the exporter
         # merges them: a destination in both places is sent to once.
-        from opentelemetry.exporter.google_analytics.tokens import merge_tokens
+        from opentelemetry.exporter.google_analytics import merge_tokens
 
         from otel_aa.management.commands.otel_aa_validate import admin_tokens
 
@@ -134,7 +140,7 @@ class Command(BaseCommand):
         return data
 
     def _exporter(self, tokens: list[Token]) -> GoogleAnalyticsMetricExporter:
-        from otel_aa.configurator import user_properties
+        from otel_aa._configurator import user_properties
 
         exporter = GoogleAnalyticsMetricExporter(
             mapping=AAMapping(),

@@ -25,24 +25,22 @@ import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from opentelemetry.exporter.google_analytics import (
     GAConfig,
+    GAEvent,
     GoogleAnalyticsSpanExporter,
+    Token,
+    TokenProblem,
     debug_endpoint,
+    load_tokens_report,
+    mask_secret,
     mask_url,
+    sanitize_event,
 )
 from opentelemetry.exporter.google_analytics import attributes as attr
 from opentelemetry.exporter.google_analytics import environment_variables as ga_env
-from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import sanitize_event
-from opentelemetry.exporter.google_analytics.tokens import (
-    Token,
-    TokenProblem,
-    load_tokens_report,
-    mask_secret,
-)
 
 from otel_aa import names
-from otel_aa.ga_mapping import AAMapping
-from otel_aa.host_settings import django_setting
+from otel_aa._ga_mapping import AAMapping
+from otel_aa._host_settings import django_setting
 
 #: The sample kinds, in the order they are sent, with the token flag that admits each.
 SAMPLES = {"page_view": "page_views", "celery_event": "celery_events", "daily_stats": "daily_stats"}
@@ -110,7 +108,7 @@ def _stats_events() -> list[GAEvent]:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from otel_aa.stats import register_gauges
+    from otel_aa._stats import register_gauges
 
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
@@ -125,15 +123,15 @@ def _stats_events() -> list[GAEvent]:
 
 def payloads(events: Sequence[GAEvent]) -> list[dict[str, Any]]:
     """The bodies the exporters would post for ``events``: their own pipeline renders them."""
-    from otel_aa import identity
-    from otel_aa.configurator import user_properties
+    from otel_aa import _identity as identity
+    from otel_aa._configurator import user_properties
 
     exporter = GoogleAnalyticsSpanExporter(tokens=[], client_id=identity.client_id,
                                            user_properties=user_properties, settings=django_setting)
     pipeline = exporter._pipeline
     try:
         if pipeline is None or pipeline.client_id() is None:
-            # The exporters send nothing without it either (otel_aa.identity): no sample to validate.
+            # The exporters send nothing without it either (otel_aa._identity): no sample to validate.
             raise CommandError("The install has no identifier yet (or it can't be read): run "
                                "`manage.py migrate`, which settles it; nothing is sent to GA until then.")
         return [json.loads(body) for body in pipeline.bodies_for(events)]
@@ -149,7 +147,7 @@ def configured_tokens() -> list[Token]:
 def admin_tokens() -> list[Token]:
     """The tokens kept in the admin, as the exporters read them (AA's, with otel-aa's switches,
     or otel-aa's own)."""
-    from otel_aa.admin_tokens import read_tokens
+    from otel_aa._admin_tokens import read_tokens
 
     return list(read_tokens())
 

@@ -10,7 +10,7 @@ Modes:
 - ``aatoken ID SECRET SEND_STATS``: add a GA-V4 token to Alliance Auth's ``AnalyticsTokens``.
 - ``periodictask NAME``: add AA's daily-stats task to django-celery-beat's periodic tasks.
 - ``serve``: print ``ready``; on ``go``, start a GA metric pipeline (``GoogleAnalyticsMetricReader``
-  over ``GoogleAnalyticsMetricExporter`` with :class:`otel_aa.lease.DjangoLease`), flush it once
+  over ``GoogleAnalyticsMetricExporter`` with :class:`otel_aa._lease.DjangoLease`), flush it once
   (a start-up send, if due; not with ``STATS_TEST_NO_FLUSH=1``) and print ``flushed``; print
   ``ticked`` once the reader's timer has asked the lease five times; on ``stop`` (or end of
   input), shut it down and print ``done`` with a JSON summary.
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from otel_aa.ga_mapping import AAMapping
+from otel_aa._ga_mapping import AAMapping
 
 
 def _clock() -> float:
@@ -105,23 +105,23 @@ def periodictask(name: str) -> None:
     """Schedule AA's daily-stats task in django-celery-beat's table, as AA's beat does at start."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    from otel_aa.beat_check import DAILY_STATS_BEAT_TASK
+    from otel_aa._beat_check import DAILY_STATS_BEAT_TASK
 
     every, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.DAYS)
     PeriodicTask.objects.create(name=name, task=DAILY_STATS_BEAT_TASK, interval=every)
 
 
 def _pipeline(check_millis: float) -> tuple[Any, Any]:
-    from opentelemetry.exporter.google_analytics.metric_exporter import (
+    from opentelemetry.exporter.google_analytics._metric_exporter import (
         GoogleAnalyticsMetricExporter,
         GoogleAnalyticsMetricReader,
     )
     from opentelemetry.sdk.metrics import MeterProvider
 
-    from otel_aa import identity
-    from otel_aa.configurator import user_properties
-    from otel_aa.lease import DjangoLease
-    from otel_aa.stats import register_gauges
+    from otel_aa import _identity as identity
+    from otel_aa._configurator import user_properties
+    from otel_aa._lease import DjangoLease
+    from otel_aa._stats import register_gauges
 
     class CountingLease(DjangoLease):
         """Says ``ticked`` once the reader has asked :meth:`due` five times (its own timer)."""
@@ -164,7 +164,7 @@ def observe() -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from otel_aa.stats import register_gauges
+    from otel_aa._stats import register_gauges
 
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
@@ -195,7 +195,7 @@ def configure() -> None:
     from opentelemetry import metrics
     from opentelemetry.exporter.google_analytics import GoogleAnalyticsMetricReader
 
-    import otel_aa.configurator as configurator
+    import otel_aa._configurator as configurator
 
     configurator.configure()
     _say("ready")
@@ -215,7 +215,7 @@ def configure() -> None:
 
 
 def beatcheck() -> None:
-    from otel_aa.beat_check import DAILY_STATS_BEAT_TASK, check_daily_stats_beat
+    from otel_aa._beat_check import DAILY_STATS_BEAT_TASK, check_daily_stats_beat
 
     if os.environ.get("STATS_TEST_CELERY_BEAT") == "1":
         # A project whose Celery app schedules AA's task itself, under another entry name.

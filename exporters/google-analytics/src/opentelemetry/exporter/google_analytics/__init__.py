@@ -10,7 +10,7 @@ Two exporters turn telemetry into GA4 Measurement Protocol hits, one stream per 
   ``opentelemetry_traces_exporter``): a SERVER span of a GET answered 2xx with ``text/html``
   whose route resolved becomes a ``page_view`` (``page_location`` is a placeholder host plus
   the route *template*, never the real host, path values or query); any span with
-  ``ga.event.name`` becomes that custom event. See :mod:`.mapping` and :mod:`.attributes`.
+  ``ga.event.name`` becomes that custom event. See :mod:`._mapping` and :mod:`.attributes`.
 - :class:`GoogleAnalyticsMetricExporter` (entry point ``ga`` in
   ``opentelemetry_metrics_exporter``): the metrics a mapping's rules name become events, at
   most once per ``stats_interval`` (a :class:`SendLease` decides;
@@ -57,7 +57,7 @@ install's persistent id). A callable that returns ``None`` or raises means "not 
 export's events are dropped and counted rather than sent under another id; the first value it
 gives is kept. Optional ``user_properties``. Ads personalisation is always denied.
 
-Delivery: events are checked against Google's published limits (:mod:`.limits`: what can be
+Delivery: events are checked against Google's published limits (:mod:`._limits`: what can be
 truncated is, what cannot is dropped and counted), batched up to 25 per request and under
 130 kB, and posted over one pooled HTTP session with a timeout on every call. 429, 5xx,
 time-outs and refused or reset connections are retried with exponential backoff and jitter,
@@ -74,28 +74,41 @@ from __future__ import annotations
 
 # The validation server's URL for a collect URL: public for tools that post sample hits there;
 # mask_url: an endpoint as it may be printed (user-info and query values masked).
+from opentelemetry.exporter.google_analytics._config import GAConfig, reload_settings
+from opentelemetry.exporter.google_analytics._counts import CountRule, observe_when_due
+from opentelemetry.exporter.google_analytics._drops import DropCounter
 from opentelemetry.exporter.google_analytics._endpoint import debug_endpoint
-from opentelemetry.exporter.google_analytics._secrets import mask_url
-from opentelemetry.exporter.google_analytics.config import GAConfig, reload_settings
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.events import GAEvent, Stream
-from opentelemetry.exporter.google_analytics.mapping import DefaultMapping, GAMapping
-from opentelemetry.exporter.google_analytics.metric_exporter import (
+from opentelemetry.exporter.google_analytics._events import GAEvent, ParamValue, Stream
+from opentelemetry.exporter.google_analytics._limits import clean_text, sanitize_event
+from opentelemetry.exporter.google_analytics._log import log_once, log_per_window
+from opentelemetry.exporter.google_analytics._mapping import DefaultMapping, GAMapping, MetricRule
+from opentelemetry.exporter.google_analytics._mapping_common import int64_or_one, is_code_name, span_event
+from opentelemetry.exporter.google_analytics._metric_exporter import (
     GoogleAnalyticsMetricExporter,
     GoogleAnalyticsMetricReader,
     InProcessLease,
     SendLease,
 )
-from opentelemetry.exporter.google_analytics.span_exporter import (
+from opentelemetry.exporter.google_analytics._secrets import mask_url
+from opentelemetry.exporter.google_analytics._span_exporter import (
     RECOMMENDED_EXPORT_BATCH_SIZE,
     GoogleAnalyticsSpanExporter,
 )
-from opentelemetry.exporter.google_analytics.tokens import Token, load_tokens, mask_secret
+from opentelemetry.exporter.google_analytics._token import TokenProblem
+from opentelemetry.exporter.google_analytics._tokens import (
+    Token,
+    load_tokens,
+    load_tokens_report,
+    mask_secret,
+    merge_tokens,
+    parse_token,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "RECOMMENDED_EXPORT_BATCH_SIZE",
+    "CountRule",
     "DefaultMapping",
     "DropCounter",
     "GAConfig",
@@ -105,13 +118,27 @@ __all__ = [
     "GoogleAnalyticsMetricReader",
     "GoogleAnalyticsSpanExporter",
     "InProcessLease",
+    "MetricRule",
+    "ParamValue",
     "SendLease",
     "Stream",
     "Token",
+    "TokenProblem",
     "__version__",
+    "clean_text",
     "debug_endpoint",
+    "int64_or_one",
+    "is_code_name",
     "load_tokens",
+    "load_tokens_report",
+    "log_once",
+    "log_per_window",
     "mask_secret",
     "mask_url",
+    "merge_tokens",
+    "observe_when_due",
+    "parse_token",
     "reload_settings",
+    "sanitize_event",
+    "span_event",
 ]

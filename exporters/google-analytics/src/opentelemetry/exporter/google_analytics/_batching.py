@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST
+from opentelemetry.exporter.google_analytics._drops import DropCounter
+from opentelemetry.exporter.google_analytics._events import GAEvent
+from opentelemetry.exporter.google_analytics._limits import MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST
 
 __all__ = ["body_head", "pack_bodies", "pack_events", "serialize"]
 

@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from opentelemetry.exporter.google_analytics._drops import DropCounter
 from opentelemetry.exporter.google_analytics._log import log_per_window
-from opentelemetry.exporter.google_analytics.drops import DropCounter
-from opentelemetry.exporter.google_analytics.tokens import Token
+from opentelemetry.exporter.google_analytics._tokens import Token
 
 
 class DeliveryObserver(Protocol):

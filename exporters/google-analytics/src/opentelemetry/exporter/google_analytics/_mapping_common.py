@@ -1,7 +1,7 @@
 """Building blocks every mapping shares: an event's time, the params GA's Realtime needs, and the
 checks that a value is code or a count.
 
-Public through :mod:`.mapping`; a mapping of its own (the ``otel_aa`` distro's) builds its events
+Public through the package root; a mapping of its own (the ``otel_aa`` distro's) builds its events
 with :func:`span_event` and :func:`point_event`, so every event carries the same clock readings.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from opentelemetry.exporter.google_analytics.events import GAEvent, ParamValue, Stream, new_event
+from opentelemetry.exporter.google_analytics._events import GAEvent, ParamValue, Stream, new_event
 from opentelemetry.sdk.metrics.export import Metric, MetricsData, NumberDataPoint
 from opentelemetry.sdk.trace import ReadableSpan
 

@@ -8,26 +8,26 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from opentelemetry.exporter.google_analytics import environment_variables as env
+from opentelemetry.exporter.google_analytics._arguments import (
+    ClientId,
+    ExporterArgs,
+    TokenSource,
+    UserProperties,
+)
 from opentelemetry.exporter.google_analytics._batching import body_head, pack_events
+from opentelemetry.exporter.google_analytics._config import GAConfig, register, resolve_config
 from opentelemetry.exporter.google_analytics._delivery import (
     DeliveryObserver,
     admission,
     drop_counter,
     guarded,
 )
+from opentelemetry.exporter.google_analytics._events import GAEvent
 from opentelemetry.exporter.google_analytics._identity import process_client_id, read_client_id
+from opentelemetry.exporter.google_analytics._limits import sanitize_events, sanitize_user_properties
 from opentelemetry.exporter.google_analytics._log import log_once, log_per_window
+from opentelemetry.exporter.google_analytics._tokens import Token, merge_tokens
 from opentelemetry.exporter.google_analytics._transport import _Transport
-from opentelemetry.exporter.google_analytics.arguments import (
-    ClientId,
-    ExporterArgs,
-    TokenSource,
-    UserProperties,
-)
-from opentelemetry.exporter.google_analytics.config import GAConfig, register, resolve_config
-from opentelemetry.exporter.google_analytics.events import GAEvent
-from opentelemetry.exporter.google_analytics.limits import sanitize_events, sanitize_user_properties
-from opentelemetry.exporter.google_analytics.tokens import Token, merge_tokens
 
 __all__ = ["ClientId", "DeliveryObserver", "TokenSource", "UserProperties", "build_pipeline"]
 

@@ -1,6 +1,6 @@
 """GA4 destinations ("tokens") as data: a measurement id, its API secret, what it may receive.
 
-:mod:`.tokens` loads them from arguments and settings; :mod:`._token_parse` checks one.
+:mod:`._tokens` loads them from arguments and settings; :mod:`._token_parse` checks one.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from opentelemetry.exporter.google_analytics.events import GAEvent
+from opentelemetry.exporter.google_analytics._events import GAEvent
 
 __all__ = ["Token", "TokenProblem", "TokensReport", "mask_secret"]
 

@@ -55,7 +55,7 @@ from opentelemetry.exporter.google_analytics._retry import (
     parse_retry_after,
 )
 from opentelemetry.exporter.google_analytics._secrets import mask_url
-from opentelemetry.exporter.google_analytics.tokens import Token
+from opentelemetry.exporter.google_analytics._tokens import Token
 from urllib3 import exceptions as u3
 
 _logger = logging.getLogger("opentelemetry.exporter.google_analytics")

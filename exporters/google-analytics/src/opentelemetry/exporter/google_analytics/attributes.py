@@ -1,4 +1,4 @@
-"""The span attributes the default mapping (:mod:`.mapping`) reads.
+"""The span attributes the default mapping (:mod:`._mapping`) reads.
 
 Semantic-convention names come in both HTTP modes (the old ``http.method`` family, and the stable
 ``http.request.method`` family selected by ``OTEL_SEMCONV_STABILITY_OPT_IN=http``); the stable

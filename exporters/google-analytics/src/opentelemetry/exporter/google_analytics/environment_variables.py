@@ -3,7 +3,7 @@
 Each name is an environment variable or a host setting of the same name (the exporter's
 ``settings`` argument: a mapping or a lookup the application hands in); the environment wins,
 and an argument given to an exporter's constructor wins over both. Values are resolved once,
-when an exporter is built, and again by :func:`~opentelemetry.exporter.google_analytics.config.
+when an exporter is built, and again by :func:`~opentelemetry.exporter.google_analytics._config.
 reload_settings` (which a host calls once its settings are loaded).
 """
 

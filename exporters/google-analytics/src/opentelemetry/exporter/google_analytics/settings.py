@@ -6,7 +6,7 @@ settings" are whatever the application hands in as ``settings`` (:data:`HostSett
 ``settings=app.config`` (Flask, a mapping) or ``settings=lambda name: getattr(django_settings,
 name, None)`` (the otel_aa distro passes one over Django's settings). Values are read when
 called: the exporters call these once, at construction and at
-:func:`~opentelemetry.exporter.google_analytics.config.reload_settings`.
+:func:`~opentelemetry.exporter.google_analytics._config.reload_settings`.
 """
 
 from __future__ import annotations
