@@ -1,24 +1,23 @@
 """What left this server for Google Analytics: a bounded record in Django's cache.
 
-:class:`CacheLedger` is the exporters' delivery observer: the export threads of every process
-(gunicorn workers, Celery workers, beat) write to the shared cache (AA: Redis), never a request
-or task thread. Everything is bounded: per token the last :data:`KEEP_HITS` request bodies, one
-counter per event name per hour for :data:`HOURS` hours (at most :data:`MAX_NAMES` names an hour),
-the last success and failure, drops by reason (at most :data:`MAX_REASONS`); at most
-:data:`MAX_TOKENS` tokens. Bodies hold no secret (it travels in the URL); tokens are shown with
-the secret masked. A cache that fails costs the record, never an export: errors are logged once
-per window. Counts and the last hits are exact across processes (atomic increments and list
-pushes); the short lists of event names and drop reasons are read-modify-write: a name two
-processes meet first in the same instant may go unlisted for that hour (its count is kept).
+:class:`CacheLedger` is the exporters' delivery observer: the export threads of every process (gunicorn
+workers, Celery workers, beat) write to the shared cache (AA: Redis), never a request or task thread.
+Everything is bounded: per token the last :data:`KEEP_HITS` request bodies, one counter per event name per
+hour for :data:`HOURS` hours (at most :data:`MAX_NAMES` names an hour), the last success and failure,
+drops by reason (at most :data:`MAX_REASONS`); at most :data:`MAX_TOKENS` tokens. Bodies hold no secret
+(it travels in the URL); tokens are shown with the secret masked. A cache that fails costs the record,
+never an export: errors are logged once per window. Counts and the last hits are exact across processes
+(atomic increments and list pushes); the short lists of event names and drop reasons are
+read-modify-write: a name two processes meet first in the same instant may go unlisted that hour (not
+uncounted).
 
-One request body costs one round trip to the cache where it is django-redis (Alliance Auth's):
-the hit, the last success or failure and the counters go in one Redis pipeline, the last hits
-as a list trimmed to :data:`KEEP_HITS`. Any other cache takes Django's generic API: an ``incr``
-numbers the hit for its slot in a ring, one ``set_many`` writes it, one ``incr`` per counter.
-Either way the lists of names are read only when this process meets a new name (an hour's
-first body) and the token index every ten minutes.
-With Django's ``DatabaseCache`` nothing is recorded: its writes would be writes to the host's
-database from otel-aa's threads, which only the daily-stats lease may make.
+One request body costs one round trip to the cache where it is django-redis (Alliance Auth's): the hit,
+the last success or failure and the counters go in one Redis pipeline, the last hits as a list trimmed to
+:data:`KEEP_HITS`. Any other cache takes Django's generic API: an ``incr`` numbers the hit for its slot in
+a ring, one ``set_many`` writes it, one ``incr`` per counter. Either way the lists of names are read only
+when this process meets a new name (an hour's first body) and the token index every ten minutes. With
+Django's ``DatabaseCache`` nothing is recorded: its writes would be writes to the host's database from
+otel-aa's threads, which only the daily-stats lease may make.
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ _PER_TOKEN_REASON = "events not delivered to GA"
 _KEEP_SECONDS = 7 * 86400
 _OTHER = "(other)"
 _ALL = "*"  # drops before any token: sanitizing, serializing
+_Counter = tuple[str, int, int]  # (key, count, timeout)
 
 
 def token_key(token: Token) -> str:
@@ -62,15 +62,13 @@ def _digest(text: str) -> str:
 
 
 def _apps_ready() -> bool:
-    from django.apps import apps
-
+    from django.apps import apps  # on use: this module imports no Django when it is imported
     return bool(apps.ready)
 
 
 def _iso(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return _dt.datetime.fromtimestamp(moment, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = None if moment is None else _dt.datetime.fromtimestamp(moment, tz=_dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else None
 
 
 class CacheLedger:
@@ -84,6 +82,7 @@ class CacheLedger:
         self.clock = clock
         self._registered: dict[str, float] = {}
         self._known: dict[str, set[str]] = {}  # list key -> members seen (this process)
+        self._last_body: tuple[bytes | None, str, list[str]] = (None, "", [])
 
     def _cache(self) -> Any:
         if self.cache is not None:
@@ -109,34 +108,28 @@ class CacheLedger:
     # --- written on the export threads ---------------------------------------------------------
 
     def on_delivery(self, token: Token, body: bytes, outcome: str, reason: str | None) -> None:
-        if not self._recording():
-            return
-        try:
-            self._record(token, body, outcome, reason)
-        except Exception as exc:
-            log_per_window("ledger-write", logging.WARNING,
-                           "otel-aa: recording what left for the admin page failed (%s); "
-                           "delivery is unaffected", type(exc).__name__)
+        if self._recording():
+            self._safely(self._record, token, body, outcome, reason)
 
     def on_drop(self, reason: str, count: int) -> None:
-        if reason == _PER_TOKEN_REASON or not self._recording():
-            return
+        if reason != _PER_TOKEN_REASON and self._recording():
+            self._safely(self._drop, reason, count)
+
+    def _drop(self, reason: str, count: int) -> None:
+        cache = self._cache()
+        self._incr(cache, *self._drop_counter(cache, _ALL, reason, count))
+
+    @staticmethod
+    def _safely(write: Callable[..., None], *args: Any) -> None:
         try:
-            self._drop(self._cache(), _ALL, reason, count)
+            write(*args)
         except Exception as exc:
-            log_per_window("ledger-write", logging.WARNING,
-                           "otel-aa: recording what left for the admin page failed (%s); "
-                           "delivery is unaffected", type(exc).__name__)
+            log_per_window("ledger-write", logging.WARNING, "otel-aa: recording what left for the "
+                           "admin page failed (%s); delivery is unaffected", type(exc).__name__)
 
     def _record(self, token: Token, body: bytes, outcome: str, reason: str | None) -> None:
         cache, now, key = self._cache(), self.clock(), token_key(token)
-        text = body.decode("utf-8", "replace")
-        try:
-            names = [str(e.get("name")) for e in json.loads(text).get("events", ())]
-        except (ValueError, AttributeError):
-            names = []
-        shown = text if len(text) <= MAX_BODY_CHARS else \
-            f"{text[:MAX_BODY_CHARS]}… (cut: {len(text)} characters in all)"
+        shown, names = self._read(body)
         hit = {"at": now, "outcome": outcome, "reason": reason, "events": len(names), "body": shown}
         last: dict[str, Any] = {self._k(key, "last_success"): now} if outcome == "sent" else \
             {self._k(key, "last_failure"): (now, reason)}
@@ -166,6 +159,21 @@ class CacheLedger:
                        timeout=_KEEP_SECONDS)
         for counter_key, count, timeout in counters:
             self._incr(cache, counter_key, count, timeout)
+
+    def _read(self, body: bytes) -> tuple[str, list[str]]:
+        # Tokens admitting the same events get the same body object: decoded once, not per token.
+        memo = self._last_body
+        if memo[0] is body:
+            return memo[1], memo[2]
+        text = body.decode("utf-8", "replace")
+        try:
+            names = [str(e.get("name")) for e in json.loads(text).get("events", ())]
+        except (ValueError, AttributeError):
+            names = []
+        shown = text if len(text) <= MAX_BODY_CHARS else \
+            f"{text[:MAX_BODY_CHARS]}… (cut: {len(text)} characters in all)"
+        self._last_body = (body, shown, names)  # one tuple, replaced whole: safe across threads
+        return shown, names
 
     def _register(self, cache: Any, key: str, token: Token, now: float, force: bool) -> None:
         # The index is read only every ten minutes per token, or when its record is new.
@@ -197,8 +205,7 @@ class CacheLedger:
         self._known[list_key] = set(members)
         return value
 
-    def _name_counters(self, cache: Any, key: str, names: list[str],
-                       now: float) -> list[tuple[str, int, int]]:
+    def _name_counters(self, cache: Any, key: str, names: list[str], now: float) -> list[_Counter]:
         """(counter key, count, timeout) per event name of a body that was sent."""
         hour = int(now // 3600)
         names_key = self._k(key, "names", hour)
@@ -211,9 +218,6 @@ class CacheLedger:
     def _drop_counter(self, cache: Any, key: str, reason: str, count: int) -> tuple[str, int, int]:
         reason = self._member(cache, self._k(key, "reasons"), reason, MAX_REASONS, _KEEP_SECONDS)
         return self._k(key, "drop", _digest(reason)), count, _KEEP_SECONDS
-
-    def _drop(self, cache: Any, key: str, reason: str, count: int) -> None:
-        self._incr(cache, *self._drop_counter(cache, key, reason, count))
 
     @staticmethod
     def _incr(cache: Any, key: str, count: int, timeout: int) -> int:
@@ -272,7 +276,6 @@ class CacheLedger:
             }
         return {"tokens": tokens, "drops": {r: int(numbers.get(dk) or 0) for r, dk in drop_keys[_ALL]},
                 "hours": [_iso(h * 3600) for h in hours]}
-
 
     def _listed_hits(self, cache: Any, client: Any, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
         pipe = client.pipeline(transaction=False)

@@ -28,6 +28,25 @@ TESTS_DIR = Path(__file__).resolve().parent.parent
 ROOT = TESTS_DIR.parent
 BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
+
+sys.path.insert(0, str(ROOT / "exporters" / "google-analytics" / "tests"))
+from ga_test_support import SpanFactory  # noqa: E402  (the exporter's own test helpers)
+from opentelemetry.exporter.google_analytics.testing import GACollector  # noqa: E402
+
+
+@pytest.fixture
+def ga() -> Any:
+    """A loopback GA (the exporter's collector), for the admin tests that send."""
+    with GACollector() as collector:
+        yield collector
+
+
+@pytest.fixture
+def spans() -> Any:
+    """Spans as the instrumentations make them (the exporter tests' factory)."""
+    factory = SpanFactory()
+    yield factory
+    factory.provider.shutdown()
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -42,19 +42,6 @@ from ga_test_support import SpanFactory
 COUNTS, PER_RUN = "G-COUNTS0001", "G-PERRUN0001"
 
 
-@pytest.fixture
-def ga() -> Any:
-    with GACollector() as collector:
-        yield collector
-
-
-@pytest.fixture
-def spans() -> Any:
-    factory = SpanFactory()
-    yield factory
-    factory.provider.shutdown()
-
-
 def _row(**fields: Any) -> Any:
     from otel_aa.models import GAToken
 

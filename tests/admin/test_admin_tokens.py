@@ -22,19 +22,6 @@ from ga_test_support import SpanFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ga() -> Any:
-    with GACollector() as collector:
-        yield collector
-
-
-@pytest.fixture
-def spans() -> Any:
-    factory = SpanFactory()
-    yield factory
-    factory.provider.shutdown()
-
-
 def _row(**fields: Any) -> Any:
     from otel_aa.models import GAToken
 

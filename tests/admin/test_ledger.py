@@ -8,6 +8,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,12 +31,6 @@ SECRET = "ledger-secret-q7zx-0042"
 TOKEN = {"name": "main", "measurement_id": "G-LEDGER01", "api_secret": SECRET}
 
 
-@pytest.fixture
-def ga() -> Any:
-    with GACollector() as collector:
-        yield collector
-
-
 @pytest.fixture(params=["django", "django-redis"])
 def redis_cache(request: pytest.FixtureRequest, redis_server: Any) -> Any:
     """The tests' Redis behind Django's own cache (the generic API) and behind django-redis
@@ -46,13 +41,6 @@ def redis_cache(request: pytest.FixtureRequest, redis_server: Any) -> Any:
     else:
         from django_redis.cache import RedisCache  # type: ignore[no-redef]
     return RedisCache(redis_server.url, {"KEY_PREFIX": prefix})
-
-
-@pytest.fixture
-def spans() -> Any:
-    factory = SpanFactory()
-    yield factory
-    factory.provider.shutdown()
 
 
 def _event(name: str = "page_view", stream: str = "page_views") -> GAEvent:
@@ -263,3 +251,28 @@ def test_a_body_costs_one_round_trip_with_django_redis(redis_server: Any,
     assert record["counts"]["page_view"]["total"] == 8 and record["counts"]["celery_event"]["total"] == 4
     assert [hit["outcome"] for hit in record["hits"]] == ["failed", "failed", "sent", "sent", "sent", "sent"]
     assert record["drops"] == {"HTTP 400 (not retried)": 6}
+
+
+def test_a_body_sent_to_several_tokens_is_read_once_and_recorded_for_each(
+        ga: GACollector, spans: SpanFactory, redis_cache: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_aa import _ledger
+
+    decoded: list[str] = []
+
+    def loads(text: str) -> Any:
+        decoded.append(text)
+        return json.loads(text)
+
+    monkeypatch.setattr(_ledger, "json", SimpleNamespace(loads=loads))  # the ledger's decodes only
+    ledger = CacheLedger(cache=redis_cache)
+    tokens = [{**TOKEN, "name": f"t{i}", "measurement_id": f"G-LEDGER0{i}", "api_secret": f"{SECRET}{i}"}
+              for i in range(3)]
+    exporter = GoogleAnalyticsSpanExporter(tokens=tokens, endpoint=ga.endpoint, validate=False,
+                                           delivery_observer=ledger, mapping=AAMapping())
+    exporter.export([spans.page() for _ in range(30)])  # two bodies (25 + 5), each to three tokens
+    assert len(ga.hits) == 6
+    # Each body went to the three tokens one after another, so the ledger decoded it once.
+    assert [h.query["measurement_id"] for h in ga.hits] == ["G-LEDGER00", "G-LEDGER01", "G-LEDGER02"] * 2
+    assert len(decoded) == 2
+    records = ledger.snapshot()["tokens"].values()
+    assert sorted(r["counts"]["page_view"]["total"] for r in records) == [30, 30, 30]

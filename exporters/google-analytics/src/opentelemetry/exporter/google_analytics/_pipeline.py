@@ -177,29 +177,33 @@ class _Pipeline:
             self.drops.add("client_id not known yet", len(events), log=False)
             return False
         head = self._head()
-        built: dict[Token, list[tuple[bytes, int]]] = {}
+        groups: dict[Token, list[Token]] = {}
+        for token in tokens:
+            groups.setdefault(admission(token), []).append(token)
         counted: set[int] = set()  # events whose loss was counted already
         deadline = self.transport.deadline()
         ok = True
-        for token in tokens:
-            key = admission(token)
-            bodies = built.get(key)
-            if bodies is None:
-                chosen = [event for event in events if token.admits(event)]
-                bodies = built[key] = pack_events(head, chosen, self.drops, counted)
-            for body, count in bodies:
-                if self.transport.shutdown_event.is_set():
-                    sent = False
-                    self.transport.last_error = "exporter shut down before delivery"
-                else:
-                    self.requests_sent += 1
-                    sent = self.transport.send(token, body, deadline)
-                self._observe(token, body, sent)
-                if not sent:
-                    # The transport logged why, once per window; here the loss is counted.
-                    self.drops.add("events not delivered to GA", count, log=False)
-                ok = sent and ok
+        for members in groups.values():
+            chosen = [event for event in events if members[0].admits(event)]
+            # Each body goes to the group's tokens one after another: an observer that reads a
+            # body (the distro's ledger) reads it once for all of them.
+            for body, count in pack_events(head, chosen, self.drops, counted):
+                for token in members:
+                    ok = self._send(token, body, count, deadline) and ok
         return ok
+
+    def _send(self, token: Token, body: bytes, count: int, deadline: float) -> bool:
+        if self.transport.shutdown_event.is_set():
+            sent = False
+            self.transport.last_error = "exporter shut down before delivery"
+        else:
+            self.requests_sent += 1
+            sent = self.transport.send(token, body, deadline)
+        self._observe(token, body, sent)
+        if not sent:
+            # The transport logged why, once per window; here the loss is counted.
+            self.drops.add("events not delivered to GA", count, log=False)
+        return sent
 
     def shutdown(self) -> None:
         self.transport.close()
