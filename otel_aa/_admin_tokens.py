@@ -229,7 +229,7 @@ def invalidate() -> None:
     token_source.invalidate()
 
 
-def describe(token: Any) -> dict[str, Any]:
+def describe(token: Token) -> dict[str, Any]:
     """A token as the admin pages show it: the measurement id in full, the secret masked."""
     from opentelemetry.exporter.google_analytics import mask_secret
 
@@ -237,7 +237,7 @@ def describe(token: Any) -> dict[str, Any]:
         "name": token.name, "measurement_id": token.measurement_id,
         "api_secret": mask_secret(token.api_secret), "page_views": token.page_views,
         "celery_events": token.celery_events, "daily_stats": token.daily_stats,
-        "aggregate_celery_events": bool(getattr(token, "aggregate_celery_events", False)),
+        "aggregate_celery_events": token.aggregate_celery_events,
         "ignore_paths": [p.pattern for p in token.ignore_paths],
     }
 

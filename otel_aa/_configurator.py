@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -63,10 +64,8 @@ _logger = logging.getLogger(__name__)
 _GA_NAME = "ga"
 _lock = threading.RLock()
 _state: dict[str, Any] = {"configured": False}
-# The GA processors export_span_processor made, and those it made while the SDK configured the
-# global provider: where the provider's own processors can't be read (_internals),
-# is_configured() goes by the latter.
-_made: weakref.WeakSet[SpanProcessor] = weakref.WeakSet()
+# The processors the SDK added to the global provider through our configure: where the
+# provider's own processors can't be read (_internals), is_configured() goes by these.
 _configured: weakref.WeakSet[SpanProcessor] = weakref.WeakSet()
 
 
@@ -96,9 +95,7 @@ def export_span_processor(span_exporter: SpanExporter, **kwargs: Any) -> SpanPro
             from opentelemetry.exporter.google_analytics import RECOMMENDED_EXPORT_BATCH_SIZE
 
             kwargs["max_export_batch_size"] = RECOMMENDED_EXPORT_BATCH_SIZE
-        processor = AllowlistSpanProcessor.batching(span_exporter, **kwargs)
-        _made.add(processor)
-        return processor
+        return AllowlistSpanProcessor.batching(span_exporter, **kwargs)
     if otlp_allowlist_on():
         return AllowlistSpanProcessor.batching(span_exporter, analytics_only=False, **kwargs)
     return BatchSpanProcessor(span_exporter, **kwargs)
@@ -173,13 +170,24 @@ def _default_names(variable: str, given: Any) -> list[str]:
     return exporter_names(variable)
 
 
+def _recorded(hook: Callable[[SpanExporter], SpanProcessor]) -> Callable[[SpanExporter], SpanProcessor]:
+    """``hook``, keeping each processor it makes for the SDK in ``_configured``."""
+    def make(span_exporter: SpanExporter) -> SpanProcessor:
+        processor = hook(span_exporter)
+        _configured.add(processor)
+        return processor
+
+    return make
+
+
 class OtelAAConfigurator(_OTelSDKConfigurator):
     """``opentelemetry_configurator`` entry point ``otel_aa``: the SDK's configurator, GA-aware."""
 
     def _configure(self, **kwargs: Any) -> None:
         with _lock:
             kwargs.setdefault("sampler", _sampler())
-            kwargs.setdefault("export_span_processor", export_span_processor)
+            hook = kwargs.get("export_span_processor") or export_span_processor
+            kwargs["export_span_processor"] = _recorded(hook)
             kwargs["trace_exporter_names"] = _default_names("OTEL_TRACES_EXPORTER",
                                                             kwargs.get("trace_exporter_names"))
             kwargs["metric_exporter_names"] = metric_names = _default_names(
@@ -187,9 +195,7 @@ class OtelAAConfigurator(_OTelSDKConfigurator):
             exporter_args = exporter_args_map()
             exporter_args.update(kwargs.get("exporter_args_map") or {})
             kwargs["exporter_args_map"] = exporter_args
-            _made.clear()
             super()._configure(**kwargs)
-            _configured.update(_made)
             if otlp_allowlist_on():
                 reduce_metrics()
             if _GA_NAME in set(metric_names) | set(exporter_names("OTEL_METRICS_EXPORTER")):
