@@ -1,10 +1,27 @@
 """Requests don't wait for the export: page latency while an export runs, against idle.
 
-One process runs otel-aa's full GA pipeline (``otel_aa.configure()``, three tokens, a loopback
-GACollector in the parent on another CPU) and serves the 40 kB page of ``bench_request.py``
-back to back on one thread, in-process (a busy sync worker with no socket I/O between requests:
-the worst case, since a real worker's socket reads and writes release the GIL). Two kinds of
-round, interleaved in balanced order so the machine's drift lands on both alike:
+Each variant's process runs otel-aa's full GA pipeline (``otel_aa.configure()``, three tokens, a
+loopback GACollector in the parent on another CPU) and serves the 40 kB page of
+``bench_request.py`` back to back on one thread, in-process (a busy sync worker with no socket
+I/O between requests: the worst case, since a real worker's socket reads and writes release the
+GIL). The variants differ only in the last stage, how each request body reaches GA, so the
+table tells what the export's sending costs the site apart from everything before it:
+
+  otel-aa   as shipped: ``_Transport.send`` on the urllib3 pool of ``requests``' adapter (the
+            retry loop, deadlines, instrumentation suppressed, outcome sorted)
+  pool      the least any sender on ``requests``' transport does: one ``urlopen`` per POST on
+            that same pool, nothing around it (a floor for the transport the design names)
+  plain     the plainest sender of the same bodies: ``http.client``, one kept-alive connection,
+            one ``request()`` per POST, the same timeout; no retries, no pool (a floor, not a
+            transport otel-aa could ship)
+  raw       the bytes alone: one ``sendall`` of the request (line, three headers, body) and one
+            ``recv`` of the answer on a kept-alive socket; what moving these bytes costs, with
+            no HTTP client at all (a measurement, not something to ship)
+  none      no HTTP at all: every body is reported sent at once (allowlist, mapping, limits,
+            JSON and the admin's ledger still run)
+
+Every variant's delivery observer (the ledger) sees each body, as in production. Two kinds of
+round per variant, all interleaved in balanced orders so the machine's drift lands on all alike:
 
   idle       the span queue was just flushed; N requests (flushed again, untimed, before each
              499), no export runs (checked: no other thread of the process gets CPU meanwhile)
@@ -13,21 +30,21 @@ round, interleaved in balanced order so the machine's drift lands on both alike:
              the requests served from the first one the export thread ran during to the last
              one are timed
 
-Nothing of the exporter is touched: the export is told apart from the request thread by the
-CPU clocks of the process's threads (``pthread_getcpuclockid``), whatever thread the SDK uses.
+The export is told apart from the request thread by the CPU clocks of the process's threads
+(``pthread_getcpuclockid``), whatever thread the SDK uses.
 
 Run from the repository root:
 
     .venv/bin/python bench/bench_export_latency.py           # ~3 min
     .venv/bin/python bench/bench_export_latency.py --quick   # ~30 s, to check it runs
 
-How to read it: "overhead" is the exporting rounds' mean and p99 over the idle rounds'. The
-"idle vs idle" line is the same comparison between two halves of the idle rounds: the noise.
-The export table gives the export thread's CPU per export; "request time lost per export" is
-what the exporting round's requests took beyond idle requests, summed. When that loss matches
-the export's CPU, the requests wait exactly for the export's own work holding the GIL (one
-interpreter runs one thread at a time): the remaining lever is the export's CPU itself, shown
-per event and token, and spread over a busy worker's pages as "export CPU per page view".
+How to read it: "overhead" is a variant's exporting rounds' mean and p99 over its own idle
+rounds'; the noise line compares two halves of the idle rounds. "lost / export CPU" is what the
+exporting rounds' requests took beyond idle requests, summed, over the export thread's CPU
+meanwhile: near 1, the requests waited exactly for the export's own work (one CPU, one GIL), so
+the overhead is the export's CPU spread over the pages, shown per page view. ``none`` against
+the others splits that CPU into building the bodies and sending them; ``plain`` is what sending
+these bodies costs the site at the least, in this process.
 """
 
 from __future__ import annotations
@@ -49,7 +66,6 @@ from _common import (
     background_cpu_ns,
     balanced_orders,
     delete_keys,
-    median,
     percentile,
     platform_line,
     serve,
@@ -74,15 +90,110 @@ RAN_NS = 5_000
 EXPORT_THREAD_PREFIX = "OtelBatchSpan"
 
 
+#: The variants, in the order of the tables.
+SENDERS = {
+    "otel-aa": "as shipped (_Transport on requests' urllib3 pool)",
+    "pool": "one urlopen per POST on that pool, nothing else",
+    "plain": "http.client, one request() per POST (a floor)",
+    "raw": "one sendall, one recv per POST: the bytes alone",
+    "none": "no HTTP: bodies built, reported sent",
+}
+
+
 # --- the child process ------------------------------------------------------------------------
 
 
+def _install_sender(variant: str) -> dict[str, int]:
+    """Swap the last stage for ``variant``'s; count the events x tokens each export delivers.
+
+    Bench-only: these reach into otel-aa's private modules on purpose, to take one stage out.
+    """
+    import http.client
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    from opentelemetry.exporter.google_analytics import _pipeline
+
+    if variant == "pool":
+        def pool(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
+            target, headers, _ = self.transport._route(token)
+            answer = self.transport._connection_pool().urlopen(
+                "POST", target, body=body, headers=headers, retries=False, redirect=False,
+                timeout=self.transport.timeout, preload_content=True)
+            sent = answer.status == 204
+            self._observe(token, body, sent)
+            return sent
+
+        _pipeline._Pipeline._send = pool  # type: ignore[method-assign]
+    elif variant == "plain":
+        connections: dict[tuple[int, str], http.client.HTTPConnection] = {}
+
+        def plain(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
+            target, headers, full_url = self.transport._route(token)
+            parts = urlsplit(full_url)
+            key = (threading.get_ident(), parts.netloc)  # the metric reader sends too
+            conn = connections.get(key)
+            if conn is None:
+                conn = connections[key] = http.client.HTTPConnection(
+                    parts.hostname or "127.0.0.1", parts.port, timeout=self.transport.timeout)
+            conn.request("POST", target, body=body, headers=dict(headers))
+            answer = conn.getresponse()
+            answer.read()
+            sent = answer.status == 204
+            self._observe(token, body, sent)
+            return sent
+
+        _pipeline._Pipeline._send = plain  # type: ignore[method-assign]
+    elif variant == "raw":
+        sockets: dict[tuple[int, str], socket.socket] = {}
+
+        def raw(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
+            target, headers, full_url = self.transport._route(token)
+            parts = urlsplit(full_url)
+            key = (threading.get_ident(), parts.netloc)
+            sock = sockets.get(key)
+            if sock is None:
+                sock = sockets[key] = socket.create_connection(
+                    (parts.hostname or "127.0.0.1", parts.port or 80), timeout=self.transport.timeout)
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            sock.sendall(f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}"
+                         f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            answer = b""
+            while b"\r\n\r\n" not in answer:  # a 204 is its head alone
+                answer += sock.recv(65536)
+            sent = answer.split(b" ", 2)[1] == b"204"
+            self._observe(token, body, sent)
+            return sent
+
+        _pipeline._Pipeline._send = raw  # type: ignore[method-assign]
+    elif variant == "none":
+        def none(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
+            self._observe(token, body, True)
+            return True
+
+        _pipeline._Pipeline._send = none  # type: ignore[method-assign]
+
+    # Counted per body as it is sent, so an export still running when a round ends counts as
+    # far as it got, as its CPU does.
+    counted = {"event_tokens": 0}
+    send = _pipeline._Pipeline._send
+
+    def counting(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
+        sent = bool(send(self, token, body, count, deadline))
+        counted["event_tokens"] += count
+        return sent
+
+    _pipeline._Pipeline._send = counting  # type: ignore[method-assign]
+    return counted
+
+
 def worker(variant: str) -> None:
-    start_django(variant)
+    start_django("c")
     from opentelemetry import trace
 
+    counted = _install_sender(variant)
     serve_page = page_server(f"variant {variant}")
-
     def one() -> None:
         serve_page()
 
@@ -123,10 +234,11 @@ def worker(variant: str) -> None:
         flush()
         for _ in range(RECOMMENDED_EXPORT_BATCH_SIZE):  # the last span wakes the export thread
             one()
-        e0, b0 = export_cpu(), background_cpu_ns()
+        e0, b0, c0 = export_cpu(), background_cpu_ns(), counted["event_tokens"]
         samples, overlapped = timed(n)
         return {"ns": samples, "overlapped": overlapped, "export_cpu_ns": export_cpu() - e0,
-                "background_ns": background_cpu_ns() - b0}
+                "background_ns": background_cpu_ns() - b0,
+                "event_tokens": counted["event_tokens"] - c0}
 
     def warm(n: int) -> dict[str, Any]:
         for _ in range(n):
@@ -153,109 +265,127 @@ def stats(values: list[float]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=30, help="rounds of each kind")
-    # A round must outlast an export: under load one takes 0.5-2 s (the export thread gets the GIL
-    # back once per switch interval after each of its socket calls).
+    parser.add_argument("--rounds", type=int, default=20,
+                        help="rounds of each kind per variant (a multiple of 10 is fully balanced)")
+    # A round must outlast an export: under load one takes 0.1-2 s.
     parser.add_argument("--per-round", type=int, default=1000, help="requests per round")
     parser.add_argument("--warmup", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true", help="4 rounds of 500: a check that it runs")
+    parser.add_argument("--senders", default=",".join(SENDERS),
+                        help=f"variants to run, of {', '.join(SENDERS)}")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 500: a check that it runs")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
         return 0
     if args.quick:
-        args.rounds, args.per_round, args.warmup = 4, 500, 600
+        args.rounds, args.per_round, args.warmup = 2, 500, 600
+    senders = [v for v in args.senders.split(",") if v]
+    unknown = set(senders) - set(SENDERS)
+    if unknown:
+        parser.error(f"unknown senders: {', '.join(sorted(unknown))}")
 
-    tmp = tempfile.mkdtemp(prefix="otelaa-bench-")
     prefix = f"otelaa-bench-{uuid.uuid4().hex[:8]}:"
     collector = start_collector()
-    env = variant_env("c", tmp, f"{prefix}c:", collector.endpoint, "bench-latency")
-    # Exports start only when the queue holds a batch (as under load), never on the timer.
-    env["OTEL_BSP_SCHEDULE_DELAY"] = "3600000"
-    w = Worker(Path(__file__), "c", env)
-    results: dict[str, list[dict[str, Any]]] = {"idle": [], "exporting": []}
+    workers: list[Worker] = []
+    items = [(v, kind) for v in senders for kind in ("idle", "exporting")]
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {v: {"idle": [], "exporting": []} for v in senders}
     try:
-        w.ask("warm", n=args.warmup)
-        orders = balanced_orders(2)
-        for r in range(2 * args.rounds):
-            order = orders[(r // 2) % len(orders)]
-            kind = ("idle", "exporting")[order[r % 2]]
-            if kind == "idle":
-                results[kind].append(w.ask("idle", n=args.per_round))
-            else:
-                # Flushed first, apart, so that the collector's count over the round is the
-                # round's own exports (the batch processor exports only full batches meanwhile).
-                w.ask("flush")
-                before = len(collector.events("page_view"))
-                result = w.ask("exporting", n=args.per_round)
-                result["events"] = len(collector.events("page_view")) - before
-                results[kind].append(result)
+        for v in senders:
+            env = variant_env("c", tempfile.mkdtemp(prefix="otelaa-bench-"), f"{prefix}{v}:",
+                              collector.endpoint, "bench-latency")
+            # Exports start only when the queue holds a batch (as under load), never on the timer.
+            env["OTEL_BSP_SCHEDULE_DELAY"] = "3600000"
+            workers.append(Worker(Path(__file__), v, env))
+        by_name = {w.variant: w for w in workers}
+        for w in workers:
+            w.ask("warm", n=args.warmup)
+        orders = balanced_orders(len(items))
+        for r in range(args.rounds):
+            for index in orders[r % len(orders)]:
+                v, kind = items[index]
+                w = by_name[v]
+                if kind == "exporting":
+                    w.ask("flush")  # apart: the round's exports are its own
+                results[v][kind].append(w.ask(kind, n=args.per_round))
         report(results, args)
         return 0
     finally:
-        w.close()
+        for w in workers:
+            w.close()
         collector.close()
         delete_keys(prefix)
 
 
-def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
-    us = {k: [ns / 1000 for r in rs for ns in r["ns"]] for k, rs in results.items()}
+def _variant_figures(rs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    us = {k: [ns / 1000 for r in v for ns in r["ns"]] for k, v in rs.items()}
     s = {k: stats(v) for k, v in us.items()}
-    print(platform_line())
-    print(f"{args.rounds} idle and {args.rounds} exporting rounds, interleaved (balanced orders); "
-          f"idle rounds of {args.per_round} requests; GET /dashboard/, 40 kB, in-process WSGI, "
-          f"{TOKENS} tokens, loopback GA\n")
-    rows = []
-    for kind in ("idle", "exporting"):
-        rows.append([kind, len(us[kind]), *(f"{s[kind][q]:.0f}" for q in ("mean", "p50", "p90", "p99"))])
-    print(table(["round", "requests", "mean us", "p50 us", "p90 us", "p99 us"], rows))
-
-    # The noise: idle against idle, two halves (alternate rounds) of the same kind. And the same
-    # comparisons from the median of the rounds' own figures, which a few preempted rounds (a
-    # shared machine) move less than the pooled percentiles.
-    halves = [[ns / 1000 for r in results["idle"][i::2] for ns in r["ns"]] for i in (0, 1)]
-    a, b = stats(halves[0]), stats(halves[1])
-    rounds = {k: [stats([ns / 1000 for ns in r["ns"]]) for r in rs] for k, rs in results.items()}
-    by_round = {k: {q: median(x[q] for x in v) for q in ("mean", "p99")} for k, v in rounds.items()}
-    half_rounds = [{q: median(x[q] for x in rounds["idle"][i::2]) for q in ("mean", "p99")} for i in (0, 1)]
-
-    def change(x: dict[str, float], y: dict[str, float]) -> list[str]:
-        return [f"{x[q] / y[q] - 1:+.1%}" for q in ("mean", "p99")]
-
-    print()
-    print(table(["comparison", "mean", "p99", "target"], [
-        ["exporting / idle - 1 (overhead), pooled", *change(s["exporting"], s["idle"]), "< 5% each"],
-        ["  the same, median of rounds", *change(by_round["exporting"], by_round["idle"]), ""],
-        ["idle / idle - 1 (noise: alternate idle rounds), pooled", *change(b, a), ""],
-        ["  the same, median of rounds", *change(half_rounds[1], half_rounds[0]), ""],
-    ]))
-    idle_overlap = sum(r["overlapped"] for r in results["idle"])
-    print(f"\nidle requests during which another thread ran: {idle_overlap} of {len(us['idle'])}")
-
-    exp = results["exporting"]
-    per_export = RECOMMENDED_EXPORT_BATCH_SIZE * TOKENS  # events in one export
-    exports = sum(r["events"] for r in exp) / per_export
+    halves = [stats([ns / 1000 for r in rs["idle"][i::2] for ns in r["ns"]]) for i in (0, 1)]
+    exp = rs["exporting"]
+    event_tokens = sum(r["event_tokens"] for r in exp)
+    exports = event_tokens / (RECOMMENDED_EXPORT_BATCH_SIZE * TOKENS)
     cpu_ms = sum(r["export_cpu_ns"] for r in exp) / 1e6
-    bg_ms = sum(r["background_ns"] for r in exp) / 1e6
     lost_ms = (sum(us["exporting"]) - len(us["exporting"]) * s["idle"]["mean"]) / 1000
-    overlapped = sum(r["overlapped"] for r in exp)
-    cpu_per_export = cpu_ms / max(exports, 1e-9)
-    page_us = cpu_per_export * 1000 / RECOMMENDED_EXPORT_BATCH_SIZE
-    print(f"\nexporting rounds: each starts with a batch of {RECOMMENDED_EXPORT_BATCH_SIZE} spans queued; "
-          "more keep coming, so exports follow one another as they do on a busy worker")
-    print(table(["exporting rounds, summed", "value"], [
-        [f"exports done ({per_export} events each, counted at the collector)", f"{exports:.1f}"],
-        ["requests the export thread ran during", f"{overlapped} of {len(us['exporting'])}"],
-        [f"export thread CPU ms ({EXPORT_THREAD_PREFIX}*)", f"{cpu_ms:.0f}"],
-        ["all other threads' CPU ms", f"{bg_ms:.0f}"],
-        ["request time lost ms (sum of exporting requests - their count x idle mean)", f"{lost_ms:.0f}"],
-        ["lost / export thread CPU", f"{lost_ms / max(cpu_ms, 1e-9):.2f}"],
-        ["export thread CPU ms per export", f"{cpu_per_export:.1f}"],
-        ["  per event and token, us", f"{cpu_per_export * 1000 / per_export:.1f}"],
-        [f"  per page view, us (one export per {RECOMMENDED_EXPORT_BATCH_SIZE} pages)", f"{page_us:.0f}"],
-        ["  as a share of an idle page's mean time", f"{page_us / s['idle']['mean']:.1%}"],
-    ]))
+    page_us = cpu_ms * 1000 / max(exports, 1e-9) / RECOMMENDED_EXPORT_BATCH_SIZE
+    return {"s": s, "halves": halves, "exports": exports, "cpu_ms": cpu_ms, "lost_ms": lost_ms,
+            "page_us": page_us, "overlapped": sum(r["overlapped"] for r in exp),
+            "requests": len(us["exporting"]),
+            "idle_overlap": sum(r["overlapped"] for r in rs["idle"])}
+
+
+def report(results: dict[str, dict[str, list[dict[str, Any]]]], args: argparse.Namespace) -> None:
+    print(platform_line())
+    print("every variant's process on one CPU, the loopback GA on another")
+    print(f"{args.rounds} idle and {args.rounds} exporting rounds per variant, all interleaved "
+          f"(balanced orders); rounds of {args.per_round} requests; GET /dashboard/, 40 kB, "
+          f"in-process WSGI, {TOKENS} tokens, loopback GA; exports of "
+          f"{RECOMMENDED_EXPORT_BATCH_SIZE} spans x {TOKENS} tokens\n")
+    figures = {v: _variant_figures(rs) for v, rs in results.items()}
+
+    def change(x: float, y: float) -> str:
+        return f"{x / y - 1:+.1%}"
+
+    rows = []
+    for v, f in figures.items():
+        s, (a, b) = f["s"], f["halves"]
+        rows.append([v, SENDERS[v], f"{s['idle']['mean']:.0f}", f"{s['exporting']['mean']:.0f}",
+                     change(s["exporting"]["mean"], s["idle"]["mean"]),
+                     f"{s['idle']['p99']:.0f}", f"{s['exporting']['p99']:.0f}",
+                     change(s["exporting"]["p99"], s["idle"]["p99"]),
+                     f"{change(b['mean'], a['mean'])} / {change(b['p99'], a['p99'])}"])
+    print(table(["variant", "last stage", "idle mean us", "exporting mean us", "mean overhead",
+                 "idle p99 us", "exporting p99 us", "p99 overhead", "noise mean / p99"], rows))
+
+    built = figures.get("none", {}).get("page_us")
+
+    def sending(v: str) -> float | None:
+        f = figures.get(v)
+        return None if f is None or built is None or v == "none" else f["page_us"] - built
+
+    def over(v: str, floor: str) -> str:
+        mine, base = sending(v), sending(floor)
+        return "" if mine is None or not base else f"{mine / base:.2f}"
+
+    rows = []
+    for v, f in figures.items():
+        send = sending(v)
+        rows.append([
+            v, f"{f['exports']:.1f}", f"{f['overlapped']} of {f['requests']}", f"{f['cpu_ms']:.0f}",
+            f"{f['lost_ms']:.0f}", f"{f['lost_ms'] / max(f['cpu_ms'], 1e-9):.2f}",
+            f"{f['page_us']:.0f}", f"{f['page_us'] / f['s']['idle']['mean']:.1%}",
+            "" if send is None else f"{send:.0f}", over(v, "pool"), over(v, "plain"),
+        ])
+    print()
+    print(table(["variant", "exports", "requests the export ran during", "export CPU ms",
+                 "request time lost ms", "lost / export CPU", "export CPU per page view us",
+                 "share of an idle page", "of it sending us", "sending / pool's",
+                 "sending / plain's"], rows))
+    idle = ", ".join(f"{v} {f['idle_overlap']}" for v, f in figures.items())
+    print(f"\nidle requests during which another thread ran (should be ~0): {idle}")
+    print("'of it sending': export CPU per page view beyond the 'none' variant's (which builds "
+          "the same bodies and sends nothing); 'sending / pool's' and '/ plain's': that, over "
+          "the floor's.")
+
 
 if __name__ == "__main__":
     sys.exit(main())

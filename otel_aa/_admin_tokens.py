@@ -82,7 +82,7 @@ def aa_tokens() -> list[Token]:
     """AA's GA-V4 tokens with otel-aa's switches (every one, flags off included); [] without AA."""
     from otel_aa import _compat as compat
 
-    models = compat._aa_models()
+    models = compat.aa_models()
     if models is None:
         return []
     from otel_aa.models import AATokenSwitches
@@ -126,7 +126,7 @@ def own_tokens() -> list[Token]:
     """otel-aa's own admin tokens (:class:`~otel_aa.models.GAToken`); [] where AA's serve instead."""
     from otel_aa import _compat as compat
 
-    if compat._aa_models() is not None:
+    if compat.aa_models() is not None:
         return []
     from otel_aa.models import GAToken
 

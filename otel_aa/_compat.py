@@ -26,6 +26,7 @@ from otel_aa._guard import log_once
 __all__ = [
     "aa_analytics_installed",
     "aa_installed",
+    "aa_models",
     "aa_version",
     "analytics_disabled",
     "log_analytics_disabled_once",
@@ -88,7 +89,7 @@ def log_analytics_disabled_once() -> bool:
     return disabled
 
 
-def _aa_models() -> Any:
+def aa_models() -> Any:
     """AA's analytics models module, or None (AA absent, its app not installed, or not ready)."""
     if not aa_installed():
         return None

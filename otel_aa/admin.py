@@ -188,7 +188,7 @@ def _extend_aa_admin() -> bool:
         change_form_template = "admin/otel_aa/token_change_form.html"
         change_list_template = "admin/otel_aa/token_change_list.html"
         list_display = [*getattr(base, "list_display", ["name"]), "token", "send_stats",
-                        "otel_page_views", "otel_celery_events"]
+                        "otel_page_views", "otel_celery_events", "otel_aggregate_celery_events"]
 
         def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
                      **kwargs: Any) -> Any:
@@ -235,6 +235,10 @@ def _extend_aa_admin() -> bool:
         @admin.display(description="Celery events", boolean=True)
         def otel_celery_events(self, obj: Any) -> bool | None:
             return _switch_flag(obj.pk, "celery_events")
+
+        @admin.display(description="Celery events as counts", boolean=True)
+        def otel_aggregate_celery_events(self, obj: Any) -> bool | None:
+            return _switch_flag(obj.pk, "aggregate_celery_events")
 
     admin.site.unregister(AnalyticsTokens)
     admin.site.register(AnalyticsTokens, AnalyticsTokensAdmin)

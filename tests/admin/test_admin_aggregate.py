@@ -182,11 +182,19 @@ saved = c.post(url, form)
 switch = AATokenSwitches.objects.get(aa_token_id=own.pk)
 out["on"] = [saved.status_code, switch.celery_events, switch.aggregate_celery_events,
              tokens()["G-OURS0005"], box(text(c.get(url)), "otel_aa_aggregate_celery_events")]
+def listed():
+    # AA's token list: the switch's column, and this token's cell in it (Django's boolean icon).
+    page = text(c.get("/admin/analytics/analyticstokens/"))
+    row = next((r for r in page.split("<tr")[1:] if "G-OURS0005" in r or f"/{own.pk}/change/" in r), "")
+    cell = re.search(r'<td class="field-otel_aggregate_celery_events">(.*?)</td>', row, re.S)
+    return ["Celery events as counts" in page, None if cell is None else 'alt="True"' in cell.group(1)]
+out["list_on"] = listed()
 del form["otel_aa_aggregate_celery_events"]
 c.post(url, form)
 switch.refresh_from_db()
 out["off"] = [switch.aggregate_celery_events, tokens()["G-OURS0005"],
               box(text(c.get(url)), "otel_aa_aggregate_celery_events")]
+out["list_off"] = listed()
 out["team_untouched"] = tokens()["G-6LYSMYK8DE"]  # no switches row: no Celery events at all
 # A tinyint written past the form, as MySQL's backend hands it back (2: not a boolean).
 def stored(**flags):
@@ -313,6 +321,7 @@ def test_alliance_auth_token_page_shows_and_saves_the_switch_and_the_token_sends
     out = _run(WITH_AA, redis_server, tmp_path)
     assert out["page"] == {"box": False, "label": True, "help": True, "beside_celery_events": True}
     assert out["on"] == [302, True, True, [True, True], True]
+    assert out["list_on"] == [True, True] and out["list_off"] == [True, False]
     assert out["off"] == [False, [True, False], False]
     assert out["team_untouched"] == [False, False]
     assert out["unreadable"] == [True, True]  # fails closed: counts, which send less than per run
