@@ -171,11 +171,16 @@ def _switches_ready() -> bool:
     return True
 
 
-def _switch_flag(token_id: int, flag: str) -> bool | None:
-    try:
-        return AATokenSwitches.objects.filter(aa_token_id=token_id, **{flag: True}).exists()
-    except DatabaseError:
-        return None  # shown as unknown
+def _switch_column(flag: str, description: str) -> Any:
+    """A column of AA's token list: whether the token's ``flag`` switch is on (unknown, None,
+    while otel-aa's table can't be read)."""
+    @admin.display(description=description, boolean=True)
+    def column(self: Any, obj: Any) -> bool | None:
+        try:
+            return AATokenSwitches.objects.filter(aa_token_id=obj.pk, **{flag: True}).exists()
+        except DatabaseError:
+            return None
+    return column
 
 
 def _extend_aa_admin() -> bool:
@@ -228,17 +233,9 @@ def _extend_aa_admin() -> bool:
             row = AnalyticsTokens.objects.filter(pk=object_id).first() if object_id else None
             return deliveries.aa_token_notes(row)
 
-        @admin.display(description="Page views", boolean=True)
-        def otel_page_views(self, obj: Any) -> bool | None:
-            return _switch_flag(obj.pk, "page_views")
-
-        @admin.display(description="Celery events", boolean=True)
-        def otel_celery_events(self, obj: Any) -> bool | None:
-            return _switch_flag(obj.pk, "celery_events")
-
-        @admin.display(description="Celery events as counts", boolean=True)
-        def otel_aggregate_celery_events(self, obj: Any) -> bool | None:
-            return _switch_flag(obj.pk, "aggregate_celery_events")
+        otel_page_views = _switch_column("page_views", "Page views")
+        otel_celery_events = _switch_column("celery_events", "Celery events")
+        otel_aggregate_celery_events = _switch_column("aggregate_celery_events", "Celery events as counts")
 
     admin.site.unregister(AnalyticsTokens)
     admin.site.register(AnalyticsTokens, AnalyticsTokensAdmin)
