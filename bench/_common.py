@@ -34,7 +34,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _cpus() -> tuple[set[int], set[int]]:
+def cpu_split() -> tuple[set[int], set[int]]:
     """(the CPU every variant runs on, the CPUs the parent keeps); both all CPUs on one CPU."""
     available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(available) < 2:
@@ -45,7 +45,7 @@ def _cpus() -> tuple[set[int], set[int]]:
 def _pin(pid: int) -> None:
     # Variants compared on one core, not on whichever core the scheduler picks: cores of a
     # shared machine differ (a busy sibling thread, another job). Its threads inherit it.
-    workers_cpu, parent_cpus = _cpus()
+    workers_cpu, parent_cpus = cpu_split()
     if workers_cpu and hasattr(os, "sched_setaffinity"):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(pid, workers_cpu)

@@ -14,6 +14,10 @@ table tells what the export's sending costs the site apart from everything befor
   plain     the plainest sender of the same bodies: ``http.client``, one kept-alive connection,
             one ``request()`` per POST, the same timeout; no retries, no pool (a floor, not a
             transport otel-aa could ship)
+  elsewhere each body in a frame over a pipe to a helper process on the other CPU, which POSTs
+            it with ``requests`` and writes back one byte: what a delivery process of its own
+            would cost the site's CPU, on a machine with a core to spare (the helper's answer is
+            awaited per POST, as ``_send`` returns an outcome; a real one would batch)
   raw       the bytes alone: one ``sendall`` of the request (line, three headers, body) and one
             ``recv`` of the answer on a kept-alive socket; what moving these bytes costs, with
             no HTTP client at all (a measurement, not something to ship)
@@ -65,6 +69,7 @@ from _common import (
     Worker,
     background_cpu_ns,
     balanced_orders,
+    cpu_split,
     delete_keys,
     percentile,
     platform_line,
@@ -90,11 +95,28 @@ RAN_NS = 5_000
 EXPORT_THREAD_PREFIX = "OtelBatchSpan"
 
 
+#: The "elsewhere" variant's helper: frames in (meta, body), one byte out per POST.
+_HELPER = """
+import json, struct, sys
+import requests
+session, read, out = requests.Session(), sys.stdin.buffer.read, sys.stdout.buffer
+while len(head := read(8)) == 8:
+    n, m = struct.unpack("!II", head)
+    (url, headers), body = json.loads(read(n)), read(m)
+    try:
+        ok = session.post(url, data=body, headers=headers, timeout=2).status_code == 204
+    except requests.RequestException:
+        ok = False
+    out.write(b"1" if ok else b"0")
+    out.flush()
+"""
+
 #: The variants, in the order of the tables.
 SENDERS = {
     "otel-aa": "as shipped (_Transport on requests' urllib3 pool)",
     "pool": "one urlopen per POST on that pool, nothing else",
     "plain": "http.client, one request() per POST (a floor)",
+    "elsewhere": "a pipe to a helper process on the other CPU",
     "raw": "one sendall, one recv per POST: the bytes alone",
     "none": "no HTTP: bodies built, reported sent",
 }
@@ -109,7 +131,10 @@ def _install_sender(variant: str) -> dict[str, int]:
     Bench-only: these reach into otel-aa's private modules on purpose, to take one stage out.
     """
     import http.client
+    import json
     import socket
+    import struct
+    import subprocess
     import threading
     from urllib.parse import urlsplit
 
@@ -145,6 +170,26 @@ def _install_sender(variant: str) -> dict[str, int]:
             return sent
 
         _pipeline._Pipeline._send = plain  # type: ignore[method-assign]
+    elif variant == "elsewhere":
+        helper = subprocess.Popen([sys.executable, "-c", _HELPER], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, bufsize=0)
+        spare = cpu_split()[1]
+        if spare and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(helper.pid, spare)
+        lock = threading.Lock()
+
+        def elsewhere(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
+            target, headers, full_url = self.transport._route(token)
+            parts = urlsplit(full_url)
+            meta = json.dumps([f"{parts.scheme}://{parts.netloc}{target}", dict(headers)]).encode()
+            assert helper.stdin is not None and helper.stdout is not None
+            with lock:  # the metric reader sends too
+                helper.stdin.write(struct.pack("!II", len(meta), len(body)) + meta + body)
+                sent = helper.stdout.read(1) == b"1"
+            self._observe(token, body, sent)
+            return sent
+
+        _pipeline._Pipeline._send = elsewhere  # type: ignore[method-assign]
     elif variant == "raw":
         sockets: dict[tuple[int, str], socket.socket] = {}
 
@@ -265,8 +310,8 @@ def stats(values: list[float]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=20,
-                        help="rounds of each kind per variant (a multiple of 10 is fully balanced)")
+    parser.add_argument("--rounds", type=int, default=24,
+                        help="rounds of each kind per variant (a multiple of 12 is fully balanced)")
     # A round must outlast an export: under load one takes 0.1-2 s.
     parser.add_argument("--per-round", type=int, default=1000, help="requests per round")
     parser.add_argument("--warmup", type=int, default=1000)
