@@ -60,6 +60,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,8 @@ def _install_sender(variant: str) -> dict[str, int]:
     """Swap the last stage for ``variant``'s; count the events x tokens each export delivers.
 
     Bench-only: these reach into otel-aa's private modules on purpose, to take one stage out.
+    Every swapped-in sender gets the token's route as the transport computed it, POSTs the body
+    its own way, and tells the delivery observer, as the shipped stage does.
     """
     import http.client
     import json
@@ -136,41 +139,54 @@ def _install_sender(variant: str) -> dict[str, int]:
     import struct
     import subprocess
     import threading
-    from urllib.parse import urlsplit
+    from urllib.parse import SplitResult, urlsplit
 
     from opentelemetry.exporter.google_analytics import _pipeline
 
-    if variant == "pool":
-        def pool(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
-            target, headers, _ = self.transport._route(token)
-            answer = self.transport._connection_pool().urlopen(
-                "POST", target, body=body, headers=headers, retries=False, redirect=False,
-                timeout=self.transport.timeout, preload_content=True)
-            sent = answer.status == 204
-            self._observe(token, body, sent)
-            return sent
+    kept = threading.local()  # one connection per sending thread: the metric reader sends too
 
-        _pipeline._Pipeline._send = pool  # type: ignore[method-assign]
-    elif variant == "plain":
-        connections: dict[tuple[int, str], http.client.HTTPConnection] = {}
+    def connection(make: Any) -> Any:
+        conn = getattr(kept, "conn", None)
+        if conn is None:
+            conn = kept.conn = make()
+        return conn
 
-        def plain(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
-            target, headers, full_url = self.transport._route(token)
-            parts = urlsplit(full_url)
-            key = (threading.get_ident(), parts.netloc)  # the metric reader sends too
-            conn = connections.get(key)
-            if conn is None:
-                conn = connections[key] = http.client.HTTPConnection(
-                    parts.hostname or "127.0.0.1", parts.port, timeout=self.transport.timeout)
-            conn.request("POST", target, body=body, headers=dict(headers))
-            answer = conn.getresponse()
-            answer.read()
-            sent = answer.status == 204
-            self._observe(token, body, sent)
-            return sent
+    def pool(transport: Any, target: str, headers: dict[str, str], url: SplitResult,
+             body: bytes) -> bool:
+        answer = transport._connection_pool().urlopen(
+            "POST", target, body=body, headers=headers, retries=False, redirect=False,
+            timeout=transport.timeout, preload_content=True)
+        return bool(answer.status == 204)
 
-        _pipeline._Pipeline._send = plain  # type: ignore[method-assign]
-    elif variant == "elsewhere":
+    def plain(transport: Any, target: str, headers: dict[str, str], url: SplitResult,
+              body: bytes) -> bool:
+        conn = connection(lambda: http.client.HTTPConnection(
+            url.hostname or "127.0.0.1", url.port, timeout=transport.timeout))
+        conn.request("POST", target, body=body, headers=dict(headers))
+        answer = conn.getresponse()
+        answer.read()
+        return bool(answer.status == 204)
+
+    def raw(transport: Any, target: str, headers: dict[str, str], url: SplitResult,
+            body: bytes) -> bool:
+        sock = connection(lambda: socket.create_connection(
+            (url.hostname or "127.0.0.1", url.port or 80), timeout=transport.timeout))
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: {url.netloc}\r\n{head}"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:  # a 204 is its head alone
+            answer += sock.recv(65536)
+        return answer.split(b" ", 2)[1] == b"204"
+
+    def none(transport: Any, target: str, headers: dict[str, str], url: SplitResult,
+             body: bytes) -> bool:
+        return True
+
+    # Each: (transport, request target, headers, the split full URL, body) -> sent.
+    posts: dict[str, Callable[[Any, str, dict[str, str], SplitResult, bytes], bool]] = {
+        "pool": pool, "plain": plain, "raw": raw, "none": none}
+    if variant == "elsewhere":
         helper = subprocess.Popen([sys.executable, "-c", _HELPER], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, bufsize=0)
         spare = cpu_split()[1]
@@ -178,58 +194,32 @@ def _install_sender(variant: str) -> dict[str, int]:
             os.sched_setaffinity(helper.pid, spare)
         lock = threading.Lock()
 
-        def elsewhere(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
-            target, headers, full_url = self.transport._route(token)
-            parts = urlsplit(full_url)
-            meta = json.dumps([f"{parts.scheme}://{parts.netloc}{target}", dict(headers)]).encode()
+        def elsewhere(transport: Any, target: str, headers: dict[str, str], url: SplitResult,
+                      body: bytes) -> bool:
+            meta = json.dumps([f"{url.scheme}://{url.netloc}{target}", dict(headers)]).encode()
             assert helper.stdin is not None and helper.stdout is not None
-            with lock:  # the metric reader sends too
+            with lock:  # one pipe for every sending thread
                 helper.stdin.write(struct.pack("!II", len(meta), len(body)) + meta + body)
-                sent = helper.stdout.read(1) == b"1"
-            self._observe(token, body, sent)
-            return sent
+                return bool(helper.stdout.read(1) == b"1")
 
-        _pipeline._Pipeline._send = elsewhere  # type: ignore[method-assign]
-    elif variant == "raw":
-        sockets: dict[tuple[int, str], socket.socket] = {}
-
-        def raw(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
-            target, headers, full_url = self.transport._route(token)
-            parts = urlsplit(full_url)
-            key = (threading.get_ident(), parts.netloc)
-            sock = sockets.get(key)
-            if sock is None:
-                sock = sockets[key] = socket.create_connection(
-                    (parts.hostname or "127.0.0.1", parts.port or 80), timeout=self.transport.timeout)
-            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            sock.sendall(f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}"
-                         f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-            answer = b""
-            while b"\r\n\r\n" not in answer:  # a 204 is its head alone
-                answer += sock.recv(65536)
-            sent = answer.split(b" ", 2)[1] == b"204"
-            self._observe(token, body, sent)
-            return sent
-
-        _pipeline._Pipeline._send = raw  # type: ignore[method-assign]
-    elif variant == "none":
-        def none(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
-            self._observe(token, body, True)
-            return True
-
-        _pipeline._Pipeline._send = none  # type: ignore[method-assign]
-
+        posts["elsewhere"] = elsewhere
+    post = posts.get(variant)  # None: otel-aa's own stage, as shipped
+    shipped = _pipeline._Pipeline._send
     # Counted per body as it is sent, so an export still running when a round ends counts as
     # far as it got, as its CPU does.
     counted = {"event_tokens": 0}
-    send = _pipeline._Pipeline._send
 
-    def counting(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
-        sent = bool(send(self, token, body, count, deadline))
+    def send(self: Any, token: Any, body: bytes, count: int, deadline: float) -> bool:
+        if post is None:
+            sent = bool(shipped(self, token, body, count, deadline))
+        else:
+            target, headers, full_url = self.transport._route(token)
+            sent = post(self.transport, target, headers, urlsplit(full_url), body)
+            self._observe(token, body, sent)
         counted["event_tokens"] += count
         return sent
 
-    _pipeline._Pipeline._send = counting  # type: ignore[method-assign]
+    _pipeline._Pipeline._send = send  # type: ignore[method-assign]
     return counted
 
 
@@ -239,6 +229,7 @@ def worker(variant: str) -> None:
 
     counted = _install_sender(variant)
     serve_page = page_server(f"variant {variant}")
+
     def one() -> None:
         serve_page()
 
