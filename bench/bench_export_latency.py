@@ -9,6 +9,13 @@ table tells what the export's sending costs the site apart from everything befor
 
   otel-aa   as shipped: ``_Transport.send`` on the urllib3 pool of ``requests``' adapter (the
             retry loop, deadlines, instrumentation suppressed, outcome sorted)
+  no-yield  as shipped, but never stepping aside for the site (``_Pipeline.step_aside``, between
+            stretches of 25 spans mapped and before each request to GA): what otel-aa did
+            before; every other variant steps aside as shipped, so they differ from otel-aa in
+            the sender alone
+  yield-0   as shipped, but stepping aside with ``time.sleep(0)``: the GIL is let go and taken
+            straight back unless the waiting thread gets there first (``--spread``: with every
+            process on every CPU)
   pool      the least any sender on ``requests``' transport does: one ``urlopen`` per POST on
             that same pool, nothing around it (a floor for the transport the design names)
   plain     the plainest sender of the same bodies: ``http.client``, one kept-alive connection,
@@ -39,8 +46,9 @@ The export is told apart from the request thread by the CPU clocks of the proces
 
 Run from the repository root:
 
-    .venv/bin/python bench/bench_export_latency.py           # ~3 min
-    .venv/bin/python bench/bench_export_latency.py --quick   # ~30 s, to check it runs
+    .venv/bin/python bench/bench_export_latency.py           # ~7 min
+    .venv/bin/python bench/bench_export_latency.py --quick   # ~40 s, to check it runs
+    .venv/bin/python bench/bench_export_latency.py --spread --senders otel-aa,no-yield,yield-0
 
 How to read it: "overhead" is a variant's exporting rounds' mean and p99 over its own idle
 rounds'; the noise line compares two halves of the idle rounds. "lost / export CPU" is what the
@@ -49,15 +57,25 @@ meanwhile: near 1, the requests waited exactly for the export's own work (one CP
 the overhead is the export's CPU spread over the pages, shown per page view. ``none`` against
 the others splits that CPU into building the bodies and sending them; ``plain`` is what sending
 these bodies costs the site at the least, in this process.
+
+The third table needs no idle round to compare against: each request's wall time is split,
+from the thread CPU clocks read around it, into the request thread's own CPU (the garbage
+collector's runs on that thread shown apart), the other threads' CPU inside it (the export)
+and the rest (nothing of this process on the CPU). Taking each exporting request's share of
+the export out and ranking again gives the p99 the requests would have had if they had not
+waited for the export's own work; the band around the p99 shows what it is made of.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import logging
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -115,6 +133,8 @@ while len(head := read(8)) == 8:
 #: The variants, in the order of the tables.
 SENDERS = {
     "otel-aa": "as shipped (_Transport on requests' urllib3 pool)",
+    "no-yield": "as shipped, never stepping aside",
+    "yield-0": "as shipped, stepping aside with sleep(0)",
     "pool": "one urlopen per POST on that pool, nothing else",
     "plain": "http.client, one request() per POST (a floor)",
     "elsewhere": "a pipe to a helper process on the other CPU",
@@ -204,6 +224,10 @@ def _install_sender(variant: str) -> dict[str, int]:
 
         posts["elsewhere"] = elsewhere
     post = posts.get(variant)  # None: otel-aa's own stage, as shipped
+    if variant == "no-yield":
+        _pipeline._Pipeline.step_aside = lambda self: None  # type: ignore[method-assign]
+    elif variant == "yield-0":
+        _pipeline._Pipeline.step_aside = lambda self: time.sleep(0)  # type: ignore[method-assign]
     shipped = _pipeline._Pipeline._send
     # Counted per body as it is sent, so an export still running when a round ends counts as
     # far as it got, as its CPU does.
@@ -229,6 +253,15 @@ def worker(variant: str) -> None:
 
     counted = _install_sender(variant)
     serve_page = page_server(f"variant {variant}")
+    dropped = [0]
+
+    class _QueueFull(logging.Handler):
+        """Spans the SDK's span queue dropped (it logs each): an export that fell behind."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            dropped[0] += record.getMessage().startswith("Queue full")
+
+    logging.getLogger("opentelemetry.sdk._shared_internal").addHandler(_QueueFull())
 
     def one() -> None:
         serve_page()
@@ -240,41 +273,94 @@ def worker(variant: str) -> None:
     def export_cpu() -> int:
         return sum(ns for name, ns in thread_cpu_ns().items() if name.startswith(EXPORT_THREAD_PREFIX))
 
-    def timed(n: int) -> tuple[list[int], int]:
-        """Time ``n`` requests; count those during which another thread (the export) got CPU."""
+    def export_user_system() -> tuple[int, int]:
+        """The export thread's CPU so far, split into user and kernel time (clock ticks).
+
+        User time is what holds the GIL; the kernel's part (the sockets, loopback TCP) runs
+        beside a request on a host with a core to spare, though not on this bench's one CPU.
+        """
+        user = system = 0
+        for thread in threading.enumerate():
+            if thread.name.startswith(EXPORT_THREAD_PREFIX) and thread.native_id is not None:
+                try:
+                    stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+                except OSError:  # ended meanwhile, or no /proc
+                    continue
+                fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)", comm may hold spaces
+                user, system = user + int(fields[11]), system + int(fields[12])
+        return user, system
+
+    # The garbage collector's time on the request thread: the export's allocations count
+    # towards the collections whichever thread runs them.
+    collected, began, request_thread = [0], [0], threading.get_ident()
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if threading.get_ident() == request_thread:
+            if phase == "start":
+                began[0] = time.perf_counter_ns()
+            else:
+                collected[0] += time.perf_counter_ns() - began[0]
+
+    gc.callbacks.append(on_gc)
+
+    def timed(n: int) -> tuple[list[int], int, list[int], list[int], list[int]]:
+        """Time ``n`` requests: wall, the request thread's own CPU, the other threads' CPU.
+
+        Also counts the requests during which another thread (the export) got CPU.
+        """
         samples: list[int] = []
-        overlapped = 0
-        clock = time.perf_counter_ns
+        own: list[int] = []
+        others: list[int] = []
+        collecting: list[int] = []
+        clock, mine, everyone = time.perf_counter_ns, time.thread_time_ns, time.process_time_ns
         for _ in range(n):
-            b0, t0 = background_cpu_ns(), clock()
+            g0 = collected[0]
+            # Each (process, thread) pair read back to back, as in background_cpu_ns, so the
+            # reads' own CPU cancels out of the other threads' share.
+            p0, c0 = everyone(), mine()
+            t0 = clock()
             one()
-            t1, b1 = clock(), background_cpu_ns()
+            t1 = clock()
+            p1, c1 = everyone(), mine()
             samples.append(t1 - t0)
-            overlapped += b1 - b0 > RAN_NS
-        return samples, overlapped
+            own.append(c1 - c0)
+            others.append((p1 - c1) - (p0 - c0))
+            collecting.append(collected[0] - g0)
+        return samples, sum(o > RAN_NS for o in others), own, others, collecting
 
     def idle(n: int) -> dict[str, Any]:
         # Flushed (untimed) before every batch's worth: the batch-th span would start an export.
         samples: list[int] = []
+        own: list[int] = []
+        others: list[int] = []
+        collecting: list[int] = []
         overlapped = e = b = 0
         while len(samples) < n:
             flush()
             e0, b0 = export_cpu(), background_cpu_ns()
-            chunk, ran = timed(min(n - len(samples), RECOMMENDED_EXPORT_BATCH_SIZE - 1))
+            chunk, ran, mine, theirs, gcs = timed(min(n - len(samples), RECOMMENDED_EXPORT_BATCH_SIZE - 1))
             e, b = e + export_cpu() - e0, b + background_cpu_ns() - b0
             samples += chunk
+            own += mine
+            others += theirs
+            collecting += gcs
             overlapped += ran
-        return {"ns": samples, "overlapped": overlapped, "export_cpu_ns": e, "background_ns": b}
+        return {"ns": samples, "overlapped": overlapped, "export_cpu_ns": e, "background_ns": b,
+                "own_ns": own, "others_ns": others, "gc_ns": collecting}
 
     def exporting(n: int) -> dict[str, Any]:
         flush()
         for _ in range(RECOMMENDED_EXPORT_BATCH_SIZE):  # the last span wakes the export thread
             one()
-        e0, b0, c0 = export_cpu(), background_cpu_ns(), counted["event_tokens"]
-        samples, overlapped = timed(n)
+        e0, b0, c0, d0 = export_cpu(), background_cpu_ns(), counted["event_tokens"], dropped[0]
+        u0, k0 = export_user_system()
+        samples, overlapped, own, others, collecting = timed(n)
+        u1, k1 = export_user_system()
         return {"ns": samples, "overlapped": overlapped, "export_cpu_ns": export_cpu() - e0,
                 "background_ns": background_cpu_ns() - b0,
-                "event_tokens": counted["event_tokens"] - c0}
+                "event_tokens": counted["event_tokens"] - c0, "own_ns": own, "others_ns": others,
+                "gc_ns": collecting, "queue_drops": dropped[0] - d0,
+                "export_user_ticks": u1 - u0, "export_system_ticks": k1 - k0}
 
     def warm(n: int) -> dict[str, Any]:
         for _ in range(n):
@@ -309,6 +395,9 @@ def main() -> int:
     parser.add_argument("--senders", default=",".join(SENDERS),
                         help=f"variants to run, of {', '.join(SENDERS)}")
     parser.add_argument("--quick", action="store_true", help="2 rounds of 500: a check that it runs")
+    parser.add_argument("--spread", action="store_true",
+                        help="leave the variants' processes on every CPU, as a site's are, "
+                             "instead of one CPU each")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -332,7 +421,7 @@ def main() -> int:
                               collector.endpoint, "bench-latency")
             # Exports start only when the queue holds a batch (as under load), never on the timer.
             env["OTEL_BSP_SCHEDULE_DELAY"] = "3600000"
-            workers.append(Worker(Path(__file__), v, env))
+            workers.append(Worker(Path(__file__), v, env, pin=not args.spread))
         by_name = {w.variant: w for w in workers}
         for w in workers:
             w.ask("warm", n=args.warmup)
@@ -365,13 +454,14 @@ def _variant_figures(rs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     page_us = cpu_ms * 1000 / max(exports, 1e-9) / RECOMMENDED_EXPORT_BATCH_SIZE
     return {"s": s, "halves": halves, "exports": exports, "cpu_ms": cpu_ms, "lost_ms": lost_ms,
             "page_us": page_us, "overlapped": sum(r["overlapped"] for r in exp),
-            "requests": len(us["exporting"]),
+            "requests": len(us["exporting"]), "drops": sum(r["queue_drops"] for r in exp),
             "idle_overlap": sum(r["overlapped"] for r in rs["idle"])}
 
 
 def report(results: dict[str, dict[str, list[dict[str, Any]]]], args: argparse.Namespace) -> None:
     print(platform_line())
-    print("every variant's process on one CPU, the loopback GA on another")
+    print("every process on every CPU" if args.spread else
+          "every variant's process on one CPU, the loopback GA on another")
     print(f"{args.rounds} idle and {args.rounds} exporting rounds per variant, all interleaved "
           f"(balanced orders); rounds of {args.per_round} requests; GET /dashboard/, 40 kB, "
           f"in-process WSGI, {TOKENS} tokens, loopback GA; exports of "
@@ -409,18 +499,68 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]], args: argparse.N
             v, f"{f['exports']:.1f}", f"{f['overlapped']} of {f['requests']}", f"{f['cpu_ms']:.0f}",
             f"{f['lost_ms']:.0f}", f"{f['lost_ms'] / max(f['cpu_ms'], 1e-9):.2f}",
             f"{f['page_us']:.0f}", f"{f['page_us'] / f['s']['idle']['mean']:.1%}",
-            "" if send is None else f"{send:.0f}", over(v, "pool"), over(v, "plain"),
+            "" if send is None else f"{send:.0f}", over(v, "pool"), over(v, "plain"), f["drops"],
         ])
     print()
     print(table(["variant", "exports", "requests the export ran during", "export CPU ms",
                  "request time lost ms", "lost / export CPU", "export CPU per page view us",
                  "share of an idle page", "of it sending us", "sending / pool's",
-                 "sending / plain's"], rows))
+                 "sending / plain's", "spans the queue dropped"], rows))
+    rows = [_attribution(v, rs) for v, rs in results.items()]
+    print()
+    print(table(["variant", "own CPU mean us, idle > exporting", "of it GC mean us",
+                 "export CPU inside a request, mean us", "rest mean us, idle > exporting",
+                 "p99 us, idle > exporting", "exporting p99 without the export's CPU us",
+                 "p99.9 us, idle > exporting",
+                 "at the p99, exporting: wall / own / export's us",
+                 "at the p99, idle: wall / own / others' us",
+                 "export CPU in user mode"], rows))
     idle = ", ".join(f"{v} {f['idle_overlap']}" for v, f in figures.items())
     print(f"\nidle requests during which another thread ran (should be ~0): {idle}")
     print("'of it sending': export CPU per page view beyond the 'none' variant's (which builds "
           "the same bodies and sends nothing); 'sending / pool's' and '/ plain's': that, over "
           "the floor's.")
+    print("Third table, per request from the thread CPU clocks: 'own' is the request thread's "
+          "CPU, 'export's' the other threads' CPU during the request, 'rest' the wall time left "
+          "(other processes, interrupts). 'without the export's CPU': each exporting request's "
+          "wall less the export's CPU inside it. 'user mode': the export thread's user time over "
+          "its user and kernel time (from /proc), the part that holds the GIL. 'at the p99': means "
+          "over the requests ranked p98.5 to p99.5.")
+
+
+def _attribution(variant: str, rs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """One row: where each request's wall time went, idle against exporting."""
+    def columns(kind: str) -> tuple[list[int], list[int], list[int], list[int]]:
+        return tuple([ns for r in rs[kind] for ns in r[key]]  # type: ignore[return-value]
+                     for key in ("ns", "own_ns", "others_ns", "gc_ns"))
+
+    (wall_i, own_i, others_i, gc_i), (wall_e, own_e, others_e, gc_e) = (
+        columns("idle"), columns("exporting"))
+
+    def mean(values: list[int]) -> float:
+        return statistics.fmean(values) / 1000
+
+    def rest(wall: list[int], own: list[int], others: list[int]) -> list[int]:
+        return [w - o - x for w, o, x in zip(wall, own, others, strict=True)]
+
+    def at_p99(wall: list[int], *more: list[int]) -> str:
+        """Means over the requests ranked p98.5 to p99.5 by wall time: the p99's make-up."""
+        ranked = sorted(range(len(wall)), key=wall.__getitem__)
+        band = ranked[int(0.985 * len(wall)):int(0.995 * len(wall))] or ranked[-1:]
+        return " / ".join(f"{statistics.fmean(col[i] for i in band) / 1000:.0f}"
+                          for col in (wall, *more))
+
+    user = sum(r["export_user_ticks"] for r in rs["exporting"])
+    system = sum(r["export_system_ticks"] for r in rs["exporting"])
+    without = [w - x for w, x in zip(wall_e, others_e, strict=True)]
+    return [variant, f"{mean(own_i):.0f} > {mean(own_e):.0f}",
+            f"{mean(gc_i):.0f} > {mean(gc_e):.0f}", f"{mean(others_e):.0f}",
+            f"{mean(rest(wall_i, own_i, others_i)):.0f} > {mean(rest(wall_e, own_e, others_e)):.0f}",
+            f"{percentile(wall_i, 0.99) / 1000:.0f} > {percentile(wall_e, 0.99) / 1000:.0f}",
+            f"{percentile(without, 0.99) / 1000:.0f}",
+            f"{percentile(wall_i, 0.999) / 1000:.0f} > {percentile(wall_e, 0.999) / 1000:.0f}",
+            at_p99(wall_e, own_e, others_e), at_p99(wall_i, own_i, others_i),
+            f"{user / max(user + system, 1):.0%} of {user + system} ticks"]
 
 
 if __name__ == "__main__":

@@ -87,6 +87,31 @@ def test_60_events_make_3_requests_per_token(ga: GACollector, fast_retries: None
     provider.shutdown()
 
 
+def test_the_export_steps_aside_for_the_site_before_every_request(
+        ga: GACollector, fast_retries: None, spans: SpanFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A request thread waiting for the GIL gets it between any two stretches of an export: a
+    # real, non-zero sleep (a zero one may take the GIL straight back) between each 25 spans
+    # mapped and before each request.
+    from opentelemetry.exporter.google_analytics import _pipeline
+
+    seen: list[tuple[int, float]] = []  # (requests GA had, seconds slept) at each step aside
+    real_sleep, exporting = _pipeline.time.sleep, threading.get_ident()
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == exporting:  # the collector's threads aren't counted
+            seen.append((len(ga.hits), seconds))
+        real_sleep(seconds)
+
+    monkeypatch.setattr(_pipeline.time, "sleep", sleep)
+    exp = GoogleAnalyticsSpanExporter(tokens=[token(), token(OTHER_ID, OTHER_SECRET)], endpoint=ga.endpoint)
+    assert exp.export(_pages(spans, 60)) is SpanExportResult.SUCCESS
+    assert len(ga.hits) == 6
+    # after spans 25 and 50, then before each of the six requests
+    assert [hits for hits, _ in seen] == [0, 0, 0, 1, 2, 3, 4, 5]
+    assert all(seconds > 0 for _, seconds in seen)
+    exp.shutdown()
+
+
 def test_streams_and_ignore_paths_per_token(ga: GACollector, fast_retries: None, spans: SpanFactory) -> None:
     exp = GoogleAnalyticsSpanExporter(tokens=[
         token(page_views=False),

@@ -11,7 +11,11 @@ from opentelemetry.exporter.google_analytics._config import GAConfig
 from opentelemetry.exporter.google_analytics._events import GAEvent
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics._mapping import DefaultMapping, GAMapping
-from opentelemetry.exporter.google_analytics._pipeline import _Pipeline, build_pipeline
+from opentelemetry.exporter.google_analytics._pipeline import (
+    SPANS_PER_STRETCH,
+    _Pipeline,
+    build_pipeline,
+)
 from opentelemetry.exporter.google_analytics._tokens import Token
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -69,7 +73,13 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
             tokens = pipeline.tokens
             if not tokens:
                 return SpanExportResult.SUCCESS
-            events = pipeline.sanitize(_events(spans, pipeline, self.mapping))
+            # A stretch at a time, so a request never waits for the whole batch's mapping.
+            events: list[GAEvent] = []
+            for start in range(0, len(spans), SPANS_PER_STRETCH):
+                if start:
+                    pipeline.step_aside()
+                stretch = spans[start:start + SPANS_PER_STRETCH]
+                events += pipeline.sanitize(_events(stretch, pipeline, self.mapping))
             ok = pipeline.deliver(events, tokens)
         except Exception as exc:
             log_per_window(f"span-export:{type(exc).__name__}", logging.ERROR,
