@@ -303,15 +303,10 @@ def worker(variant: str) -> None:
 
     gc.callbacks.append(on_gc)
 
-    def timed(n: int) -> tuple[list[int], int, list[int], list[int], list[int]]:
-        """Time ``n`` requests: wall, the request thread's own CPU, the other threads' CPU.
-
-        Also counts the requests during which another thread (the export) got CPU.
-        """
-        samples: list[int] = []
-        own: list[int] = []
-        others: list[int] = []
-        collecting: list[int] = []
+    def timed(n: int) -> dict[str, list[int]]:
+        """Time ``n`` requests, each: wall, the request thread's own CPU and GC, the others' CPU."""
+        timings: dict[str, list[int]] = {"ns": [], "own_ns": [], "others_ns": [], "gc_ns": []}
+        samples, own, others, collecting = timings.values()
         clock, mine, everyone = time.perf_counter_ns, time.thread_time_ns, time.process_time_ns
         for _ in range(n):
             g0 = collected[0]
@@ -326,27 +321,20 @@ def worker(variant: str) -> None:
             own.append(c1 - c0)
             others.append((p1 - c1) - (p0 - c0))
             collecting.append(collected[0] - g0)
-        return samples, sum(o > RAN_NS for o in others), own, others, collecting
+        return timings
 
     def idle(n: int) -> dict[str, Any]:
         # Flushed (untimed) before every batch's worth: the batch-th span would start an export.
-        samples: list[int] = []
-        own: list[int] = []
-        others: list[int] = []
-        collecting: list[int] = []
-        overlapped = e = b = 0
-        while len(samples) < n:
+        timings: dict[str, list[int]] = {"ns": [], "own_ns": [], "others_ns": [], "gc_ns": []}
+        e = b = 0
+        while len(timings["ns"]) < n:
             flush()
             e0, b0 = export_cpu(), background_cpu_ns()
-            chunk, ran, mine, theirs, gcs = timed(min(n - len(samples), RECOMMENDED_EXPORT_BATCH_SIZE - 1))
+            chunk = timed(min(n - len(timings["ns"]), RECOMMENDED_EXPORT_BATCH_SIZE - 1))
             e, b = e + export_cpu() - e0, b + background_cpu_ns() - b0
-            samples += chunk
-            own += mine
-            others += theirs
-            collecting += gcs
-            overlapped += ran
-        return {"ns": samples, "overlapped": overlapped, "export_cpu_ns": e, "background_ns": b,
-                "own_ns": own, "others_ns": others, "gc_ns": collecting}
+            for key, values in chunk.items():
+                timings[key] += values
+        return {**timings, "export_cpu_ns": e, "background_ns": b}
 
     def exporting(n: int) -> dict[str, Any]:
         flush()
@@ -354,12 +342,11 @@ def worker(variant: str) -> None:
             one()
         e0, b0, c0, d0 = export_cpu(), background_cpu_ns(), counted["event_tokens"], dropped[0]
         u0, k0 = export_user_system()
-        samples, overlapped, own, others, collecting = timed(n)
+        timings = timed(n)
         u1, k1 = export_user_system()
-        return {"ns": samples, "overlapped": overlapped, "export_cpu_ns": export_cpu() - e0,
+        return {**timings, "export_cpu_ns": export_cpu() - e0,
                 "background_ns": background_cpu_ns() - b0,
-                "event_tokens": counted["event_tokens"] - c0, "own_ns": own, "others_ns": others,
-                "gc_ns": collecting, "queue_drops": dropped[0] - d0,
+                "event_tokens": counted["event_tokens"] - c0, "queue_drops": dropped[0] - d0,
                 "export_user_ticks": u1 - u0, "export_system_ticks": k1 - k0}
 
     def warm(n: int) -> dict[str, Any]:
@@ -453,9 +440,14 @@ def _variant_figures(rs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     lost_ms = (sum(us["exporting"]) - len(us["exporting"]) * s["idle"]["mean"]) / 1000
     page_us = cpu_ms * 1000 / max(exports, 1e-9) / RECOMMENDED_EXPORT_BATCH_SIZE
     return {"s": s, "halves": halves, "exports": exports, "cpu_ms": cpu_ms, "lost_ms": lost_ms,
-            "page_us": page_us, "overlapped": sum(r["overlapped"] for r in exp),
+            "page_us": page_us, "overlapped": _overlapped(exp),
             "requests": len(us["exporting"]), "drops": sum(r["queue_drops"] for r in exp),
-            "idle_overlap": sum(r["overlapped"] for r in rs["idle"])}
+            "idle_overlap": _overlapped(rs["idle"])}
+
+
+def _overlapped(rounds: list[dict[str, Any]]) -> int:
+    """Requests during which another thread of the process (the export) got CPU."""
+    return sum(ns > RAN_NS for r in rounds for ns in r["others_ns"])
 
 
 def report(results: dict[str, dict[str, list[dict[str, Any]]]], args: argparse.Namespace) -> None:

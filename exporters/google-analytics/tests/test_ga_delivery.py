@@ -87,7 +87,7 @@ def test_60_events_make_3_requests_per_token(ga: GACollector, fast_retries: None
     provider.shutdown()
 
 
-def test_the_export_steps_aside_for_the_site_before_every_request(
+def test_the_export_steps_aside_between_stretches_of_spans_and_before_every_request(
         ga: GACollector, fast_retries: None, spans: SpanFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     # A request thread waiting for the GIL gets it between any two stretches of an export: a
     # real, non-zero sleep (a zero one may take the GIL straight back) between each 25 spans

@@ -30,8 +30,7 @@ from opentelemetry.exporter.google_analytics._log import log_once, log_per_windo
 from opentelemetry.exporter.google_analytics._tokens import Token, merge_tokens
 from opentelemetry.exporter.google_analytics._transport import _Transport
 
-__all__ = ["SPANS_PER_STRETCH", "ClientId", "DeliveryObserver", "TokenSource", "UserProperties",
-           "build_pipeline"]
+__all__ = ["ClientId", "DeliveryObserver", "TokenSource", "UserProperties", "build_pipeline"]
 
 #: How long an export steps aside (:meth:`_Pipeline.step_aside`) between stretches of its work.
 #: The export is background work on a thread of the site's own process: a request thread that
@@ -43,9 +42,6 @@ __all__ = ["SPANS_PER_STRETCH", "ClientId", "DeliveryObserver", "TokenSource", "
 #: requests), which adds about 12 ms to its wall time, next to GA's own round trips, and nothing
 #: to its CPU (``bench/bench_step_aside.py``, ``bench/bench_export_latency.py``).
 _STEP_ASIDE_SECONDS = 1e-4
-#: Spans mapped and sanitized between two steps aside: about one request body's worth of work.
-SPANS_PER_STRETCH = 25
-
 
 
 class _Pipeline:

@@ -11,11 +11,7 @@ from opentelemetry.exporter.google_analytics._config import GAConfig
 from opentelemetry.exporter.google_analytics._events import GAEvent
 from opentelemetry.exporter.google_analytics._log import log_per_window
 from opentelemetry.exporter.google_analytics._mapping import DefaultMapping, GAMapping
-from opentelemetry.exporter.google_analytics._pipeline import (
-    SPANS_PER_STRETCH,
-    _Pipeline,
-    build_pipeline,
-)
+from opentelemetry.exporter.google_analytics._pipeline import _Pipeline, build_pipeline
 from opentelemetry.exporter.google_analytics._tokens import Token
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -29,6 +25,9 @@ __all__ = ["RECOMMENDED_EXPORT_BATCH_SIZE", "GoogleAnalyticsSpanExporter"]
 #: of GA's 25 events per request, so every request is full (the SDK default, 512, leaves one
 #: 12-event request per batch: 41 requests per 1,000 events instead of 40).
 RECOMMENDED_EXPORT_BATCH_SIZE = 500
+#: Spans mapped and sanitized between two steps aside (``_Pipeline.step_aside``): about one
+#: request body's worth of work.
+_SPANS_PER_STRETCH = 25
 
 
 class GoogleAnalyticsSpanExporter(SpanExporter):
@@ -75,10 +74,10 @@ class GoogleAnalyticsSpanExporter(SpanExporter):
                 return SpanExportResult.SUCCESS
             # A stretch at a time, so a request never waits for the whole batch's mapping.
             events: list[GAEvent] = []
-            for start in range(0, len(spans), SPANS_PER_STRETCH):
+            for start in range(0, len(spans), _SPANS_PER_STRETCH):
                 if start:
                     pipeline.step_aside()
-                stretch = spans[start:start + SPANS_PER_STRETCH]
+                stretch = spans[start:start + _SPANS_PER_STRETCH]
                 events += pipeline.sanitize(_events(stretch, pipeline, self.mapping))
             ok = pipeline.deliver(events, tokens)
         except Exception as exc:
